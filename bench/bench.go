@@ -1,0 +1,105 @@
+// Package bench owns the benchmark side of haloforge: the data model of a run
+// (cases, results, memory peaks, host and image provenance) shared by the
+// suite runner, the parsers, the results store and the reports.
+//
+// Subpackages: llamabench, mamf and rbt parse tool outputs; the runner,
+// suites, memory sampler, store and reports build on the types here.
+package bench
+
+import (
+	"time"
+
+	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/mamf"
+	"github.com/haloforge/haloforge/bench/rbt"
+)
+
+// Status is how a case ended.
+type Status string
+
+// Case outcomes. Only StatusOK carries numbers.
+const (
+	StatusOK      Status = "ok"      // finished, output parsed
+	StatusHang    Status = "hang"    // exceeded its time limit and was killed ("GPU Hang" in tables)
+	StatusCrash   Status = "crash"   // tool exited non-zero
+	StatusError   Status = "error"   // could not start, or output could not be parsed
+	StatusSkipped Status = "skipped" // not run (backend unavailable on this host)
+)
+
+// Tool names the benchmark program a case runs.
+type Tool string
+
+// Known tools.
+const (
+	ToolLlamaBench Tool = "llama-bench"
+	ToolMamf       Tool = "mamf-finder"
+	ToolRBT        Tool = "rocm_bandwidth_test"
+)
+
+// Run is one execution of a suite on one host.
+type Run struct {
+	ID       string    `json:"id"`    // e.g. 20261126-130405-smoke
+	Suite    string    `json:"suite"` // suite name
+	Target   string    `json:"target"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitzero"`
+	Host     HostFacts `json:"host"`
+	// Images used by the run's cases, keyed by image reference.
+	Images map[string]ImageInfo `json:"images,omitempty"`
+	// LockDigest is the sha256 of the stack.lock the images were built from, if known.
+	LockDigest string       `json:"lock_digest,omitempty"`
+	Cases      []CaseResult `json:"cases"`
+}
+
+// CaseResult is the outcome of one case of a suite.
+type CaseResult struct {
+	ID        string            `json:"id"` // stable within a suite, e.g. "llama/tiny-q4_0/vulkan/fa1/pp512-tg128"
+	Tool      Tool              `json:"tool"`
+	Backend   string            `json:"backend,omitempty"` // cpu, hip, hip-rocwmma, vulkan
+	Model     string            `json:"model,omitempty"`   // model name from the suite
+	Image     string            `json:"image,omitempty"`
+	Args      []string          `json:"args,omitempty"` // the tool's argv inside the container
+	Env       map[string]string `json:"env,omitempty"`
+	Status    Status            `json:"status"`
+	ExitCode  int               `json:"exit_code"`
+	Error     string            `json:"error,omitempty"`
+	Started   time.Time         `json:"started"`
+	Finished  time.Time         `json:"finished"`
+	Memory    MemoryPeaks       `json:"memory"`
+	StdoutLog string            `json:"stdout_log,omitempty"` // path relative to the run directory
+	StderrLog string            `json:"stderr_log,omitempty"`
+
+	Llama     []llamabench.Record `json:"llama,omitempty"`
+	Mamf      *mamf.Result        `json:"mamf,omitempty"`
+	Bandwidth *rbt.Result         `json:"bandwidth,omitempty"`
+}
+
+// MemoryPeaks are peak increases over the value sampled before the case
+// started, in MiB. A nil field means "not available" (for example no sysfs
+// node on this host) and is never shown as zero.
+type MemoryPeaks struct {
+	VRAMMiB *float64 `json:"vram_mib"`
+	GTTMiB  *float64 `json:"gtt_mib"`
+	RAMMiB  *float64 `json:"ram_mib"`
+}
+
+// HostFacts is the provenance of the machine a run happened on, as gathered
+// by doctor.
+type HostFacts struct {
+	Hostname      string            `json:"hostname,omitempty"`
+	Kernel        string            `json:"kernel,omitempty"`
+	Firmware      string            `json:"linux_firmware,omitempty"`
+	CPU           string            `json:"cpu,omitempty"`
+	GPUs          []string          `json:"gpus,omitempty"` // e.g. "gfx1151 (Radeon 8060S)"
+	MemTotalMiB   int64             `json:"mem_total_mib,omitempty"`
+	DockerVersion string            `json:"docker_version,omitempty"`
+	KernelCmdline string            `json:"kernel_cmdline,omitempty"`
+	Extra         map[string]string `json:"extra,omitempty"` // TTM/GTT limits, amd_iommu, Mesa, ...
+}
+
+// ImageInfo is the provenance of a runtime image, read from its OCI labels.
+type ImageInfo struct {
+	Ref    string            `json:"ref"`
+	ID     string            `json:"id,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
