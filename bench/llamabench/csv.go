@@ -36,8 +36,8 @@ func parseCSV(data []byte, name string, first int) ([]Record, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			line := 0
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.Line
@@ -53,6 +53,7 @@ func parseCSV(data []byte, name string, first int) ([]Record, error) {
 			}
 			return nil, &ParseError{Name: name, Line: first + line - 1, Format: FormatCSV, Msg: "cannot read row", Err: err}
 		}
+		line, _ := cr.FieldPos(0) // safe: a row without error has at least one field
 		r := Record{Fields: make(map[string]any, len(header)), Order: append([]string(nil), header...)}
 		for i, h := range header {
 			r.Fields[h] = row[i]

@@ -104,7 +104,7 @@ func parseJSON(data []byte, name string, first int, trailing bool) ([]Record, er
 			return nil, jsonErr(data, dec, err, name, first, FormatJSON, fmt.Sprintf("result %d", len(recs)+1))
 		}
 		r := Record{Fields: fields, Order: order}
-		if err := r.finish(FormatJSON, name, start+1); err != nil {
+		if err := r.finish(FormatJSON, name, start); err != nil {
 			return nil, err
 		}
 		recs = append(recs, r)
