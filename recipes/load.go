@@ -241,6 +241,13 @@ func (s *Set) resolve() error {
 			}
 		}
 	}
+	for _, r := range s.Recipes {
+		for i := range r.Variants {
+			if err := r.checkTemplates(&r.Variants[i], []any{"variants", i}, true); err != nil {
+				return err
+			}
+		}
+	}
 	// Resolve default variants only after every reference checked out.
 	for _, r := range s.Recipes {
 		for i := range r.Depends {

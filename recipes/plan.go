@@ -385,9 +385,10 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	}
 	data := r.templateData(v, target.Name, func(d Dependency) string { return Prefix(d.Component, d.Variant) })
 	render := func(text string, path ...any) (string, error) {
-		out, err := renderTemplate(text, data)
+		flat := flattenPath(path)
+		out, err := renderTemplate(fieldPath(flat...), text, data)
 		if err != nil {
-			return "", r.errf(ErrTemplate, "fix the {{...}} expression", flattenPath(path), "template %q: %v", text, err)
+			return "", r.errf(ErrTemplate, "fix the {{...}} expression", flat, "%v", err)
 		}
 		return out, nil
 	}

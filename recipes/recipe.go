@@ -277,7 +277,7 @@ func (r *Recipe) validate(fileBase string) error {
 				return r.errf(ErrMalformed, "use kfd (ROCm compute) or dri (render nodes)", append(p, "runtime", "devices", j), "unknown device %q", d)
 			}
 		}
-		if err := r.checkTemplates(v, p); err != nil {
+		if err := r.checkTemplates(v, p, false); err != nil {
 			return err
 		}
 	}
@@ -366,14 +366,21 @@ func flattenPath(path []any) []any {
 	return out
 }
 
-// checkTemplates parses and trial-runs every template of a variant with
-// sample data, so syntax errors and unknown keys fail at load time.
-func (r *Recipe) checkTemplates(v *Variant, p []any) error {
-	data := r.templateData(v, "gfx1151", func(d Dependency) string { return Prefix(d.Component, "check") })
+// checkTemplates parses every template of a variant and, with execute,
+// trial-runs it with sample data, so syntax errors and unknown keys fail at
+// load time. Execution waits until dependencies are resolved, so a misspelt
+// dependency is reported as such and not as a template error.
+func (r *Recipe) checkTemplates(v *Variant, p []any, execute bool) error {
+	data := r.templateData(v, DefaultTarget, func(d Dependency) string { return Prefix(d.Component, "check") })
 	check := func(text string, path []any) error {
-		_, err := renderTemplate(text, data)
+		var err error
+		if execute {
+			_, err = renderTemplate(fieldPath(path...), text, data)
+		} else {
+			_, err = parseTemplate(fieldPath(path...), text)
+		}
 		if err != nil {
-			return r.errf(ErrTemplate, "fix the {{...}} expression; known keys: .Target .Jobs .Prefix .Src .Version .Dep.<dependency>", path, "template %q: %v", text, err)
+			return r.errf(ErrTemplate, "fix the {{...}} expression; known keys: .Target .Jobs .Prefix .Src .Version .Dep.<dependency>", path, "%v", err)
 		}
 		return nil
 	}
@@ -421,8 +428,12 @@ func (r *Recipe) templateData(v *Variant, target string, depPrefix func(Dependen
 	}
 }
 
-func renderTemplate(text string, data TemplateData) (string, error) {
-	t, err := template.New("recipe").Option("missingkey=error").Parse(text)
+func parseTemplate(name, text string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Parse(text)
+}
+
+func renderTemplate(name, text string, data TemplateData) (string, error) {
+	t, err := parseTemplate(name, text)
 	if err != nil {
 		return "", err
 	}
