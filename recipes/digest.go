@@ -60,9 +60,12 @@ func DigestDir(dir string) (string, error) {
 			if err != nil {
 				return err
 			}
-			defer f.Close()
 			fh := sha256.New()
-			if _, err := io.Copy(fh, f); err != nil {
+			_, err = io.Copy(fh, f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
 				return err
 			}
 			writeField(h, mode, rel, hex.EncodeToString(fh.Sum(nil)))

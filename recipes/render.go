@@ -50,27 +50,27 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 		}
 		fmt.Fprintf(&b, "%*d. %-*s  %-*s  key %s%s\n", width, i+1, idW, s.ID, verW, s.Version, short(s.Key), mark)
 		ind := strings.Repeat(" ", width+2)
-		fmt.Fprintf(&b, "%ssource   %s\n", ind, s.Source.Subject)
+		fmt.Fprintf(&b, "%ssource    %s\n", ind, s.Source.Subject)
 		if len(s.Needs) > 0 {
-			fmt.Fprintf(&b, "%sneeds    %s\n", ind, strings.Join(s.Needs, ", "))
+			fmt.Fprintf(&b, "%sneeds     %s\n", ind, strings.Join(s.Needs, ", "))
 		}
-		fmt.Fprintf(&b, "%sbuild    %s\n", ind, s.BuildImage)
+		fmt.Fprintf(&b, "%simage     %s\n", ind, s.BuildImage)
 		if s.Runtime != nil {
 			dev := ""
 			if len(s.Runtime.Devices) > 0 {
 				dev = "  devices: " + strings.Join(s.Runtime.Devices, ",")
 			}
-			fmt.Fprintf(&b, "%sruntime  %s%s\n", ind, s.Runtime.Image, dev)
+			fmt.Fprintf(&b, "%sruntime   %s%s\n", ind, s.Runtime.Image, dev)
 		}
 		if opt.Commands {
 			if len(s.BuildPackages) > 0 {
-				fmt.Fprintf(&b, "%sapt      %s\n", ind, strings.Join(s.BuildPackages, " "))
+				fmt.Fprintf(&b, "%sapt       %s\n", ind, strings.Join(s.BuildPackages, " "))
 			}
 			for _, e := range s.Env {
-				fmt.Fprintf(&b, "%senv      %s=%s\n", ind, e.Name, e.Value)
+				fmt.Fprintf(&b, "%senv       %s=%s\n", ind, e.Name, e.Value)
 			}
 			for _, c := range s.Commands {
-				fmt.Fprintf(&b, "%s%-9s%s\n", ind, c.Phase, c.Run)
+				fmt.Fprintf(&b, "%s%-10s%s\n", ind, c.Phase, c.Run)
 			}
 		}
 	}

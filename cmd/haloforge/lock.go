@@ -66,8 +66,8 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 				if want := recipes.MakeLock(set, prev).Marshal(); !bytes.Equal(onDisk, want) {
 					return &exitError{code: 1, err: fmt.Errorf("%s: not in canonical form; run `haloforge lock` to rewrite it", path)}
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date (%s)\n", path, prev.Digest())
-				return nil
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date (%s)\n", path, prev.Digest())
+				return err
 			}
 			next := recipes.MakeLock(set, prev)
 			if rootfs != "" {
@@ -79,8 +79,8 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 			if err := os.WriteFile(path, next.Marshal(), 0o644); err != nil {
 				return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
-			return nil
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
+			return err
 		},
 	}
 	c.Flags().BoolVar(&check, "check", false, "do not write; fail if the lock disagrees with the recipes")

@@ -122,7 +122,7 @@ func (f *planFlags) lockPath() (string, bool) {
 func (f *planFlags) loadLock(set *recipes.Set, stderr io.Writer) (*recipes.Lock, error) {
 	path, ok := f.lockPath()
 	if !ok {
-		fmt.Fprintln(stderr, "haloforge: no stack.lock found here or above; using a lock derived from the recipes (run `haloforge lock` to write one)")
+		_, _ = fmt.Fprintln(stderr, "haloforge: no stack.lock found here or above; using a lock derived from the recipes (run `haloforge lock` to write one)")
 		return recipes.MakeLock(set, nil), nil
 	}
 	return recipes.LoadLock(path)
