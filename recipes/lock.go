@@ -34,35 +34,35 @@ type Lock struct {
 
 // LockedBase is the identity of the debootstrapped base image.
 type LockedBase struct {
-	Name          string `yaml:"name"`
-	Distribution  string `yaml:"distribution"`
-	Suite         string `yaml:"suite"`
-	Architecture  string `yaml:"architecture"`
-	Variant       string `yaml:"variant"`
-	Mirror        string `yaml:"mirror"`
-	Snapshot      string `yaml:"snapshot"`
-	ReleaseSHA256 string `yaml:"release_sha256"`
+	Name          string `yaml:"name" json:"name"`
+	Distribution  string `yaml:"distribution" json:"distribution"`
+	Suite         string `yaml:"suite" json:"suite"`
+	Architecture  string `yaml:"architecture" json:"architecture"`
+	Variant       string `yaml:"variant" json:"variant"`
+	Mirror        string `yaml:"mirror" json:"mirror"`
+	Snapshot      string `yaml:"snapshot" json:"snapshot"`
+	ReleaseSHA256 string `yaml:"release_sha256" json:"release_sha256"`
 	// RootfsSHA256 is the sha256 of the debootstrapped rootfs tarball. It is
 	// an output, recorded after the first base build (`haloforge lock
 	// --rootfs-sha256 HEX`); empty until then. When set, the executor must
 	// refuse a base whose rootfs differs.
-	RootfsSHA256 string `yaml:"rootfs_sha256"`
+	RootfsSHA256 string `yaml:"rootfs_sha256" json:"rootfs_sha256"`
 }
 
 // Tool is a tool version the build depends on.
 type Tool struct {
-	Name    string `yaml:"name"`
-	Version string `yaml:"version"`
+	Name    string `yaml:"name" json:"name"`
+	Version string `yaml:"version" json:"version"`
 }
 
 // LockedComponent is one component's exact source.
 type LockedComponent struct {
-	Name    string `yaml:"name"`
-	Version string `yaml:"version"`
-	Git     string `yaml:"git,omitempty"`
-	Commit  string `yaml:"commit,omitempty"`
-	Tarball string `yaml:"tarball,omitempty"`
-	SHA256  string `yaml:"sha256,omitempty"`
+	Name    string `yaml:"name" json:"name"`
+	Version string `yaml:"version" json:"version"`
+	Git     string `yaml:"git,omitempty" json:"git,omitempty"`
+	Commit  string `yaml:"commit,omitempty" json:"commit,omitempty"`
+	Tarball string `yaml:"tarball,omitempty" json:"tarball,omitempty"`
+	SHA256  string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
 }
 
 // DefaultTools are recorded by `haloforge lock` when the previous lock has

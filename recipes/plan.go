@@ -359,7 +359,7 @@ func makeBase(b *Base, lock *Lock) BaseStep {
 		Debootstrap string
 	}{bs.Lock, bs.Include, bs.AptOptions, bs.Debootstrap})
 	bs.Image = b.Image + ":" + b.Suite + "-" + lock.Base.Snapshot + "-" + short(bs.Key)
-	bs.Labels = sortLabels([]Label{
+	bs.Labels = nonEmpty([]Label{
 		{"org.opencontainers.image.title", b.Image},
 		{"org.opencontainers.image.description", "Debian " + b.Suite + " " + b.Architecture + " (" + b.Variant + ") debootstrapped from " + b.Mirror + " at " + lock.Base.Snapshot},
 		{"org.opencontainers.image.version", b.Suite + "-" + lock.Base.Snapshot},
@@ -602,6 +602,11 @@ func stepLabels(set *Set, lock *Lock, plan *Plan, target Target, st *Step, r *Re
 		{"io.haloforge.stack", strings.Join(uniqSorted(stack), ",")},
 		{"io.haloforge.tool.dagger", lock.Tool("dagger")},
 	}
+	return nonEmpty(labels)
+}
+
+// nonEmpty drops labels without a value and sorts the rest by name.
+func nonEmpty(labels []Label) []Label {
 	var out []Label
 	for _, l := range labels {
 		if l.Value != "" {
