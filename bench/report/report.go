@@ -103,15 +103,15 @@ type BandwidthRow struct {
 
 // Report is a rendered view of one run.
 type Report struct {
-	RunID     string         `json:"run_id"`
-	Suite     string         `json:"suite"`
-	Started   time.Time      `json:"started"`
+	RunID     string          `json:"run_id"`
+	Suite     string          `json:"suite"`
+	Started   time.Time       `json:"started"`
 	Host      bench.HostFacts `json:"host"`
-	Target    Target         `json:"target"`
-	Models    []ModelSection `json:"models"`
-	Mamf      []MamfRow      `json:"mamf,omitempty"`
-	Bandwidth []BandwidthRow `json:"bandwidth,omitempty"`
-	Problems  []string       `json:"problems,omitempty"` // cases not shown in a table, with why
+	Target    Target          `json:"target"`
+	Models    []ModelSection  `json:"models"`
+	Mamf      []MamfRow       `json:"mamf,omitempty"`
+	Bandwidth []BandwidthRow  `json:"bandwidth,omitempty"`
+	Problems  []string        `json:"problems,omitempty"` // cases not shown in a table, with why
 }
 
 // BackendLabel is the seed's name for a backend build: cpu -> CPU,
