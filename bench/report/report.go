@@ -148,9 +148,17 @@ func RowLabel(backend string, fa int) string {
 // to place cases that produced no numbers (hangs, crashes) in their table.
 type caseConfig struct {
 	tests  []string
+	specs  []testSpec // aligned with tests
 	fa     int
 	nBatch int
 	nUb    int
+}
+
+// testSpec is one llama-bench test: prompt and generated tokens at a depth.
+type testSpec struct{ p, n, d int }
+
+func (s testSpec) label() string {
+	return llamabench.Record{NPrompt: s.p, NGen: s.n, NDepth: s.d}.Label()
 }
 
 func ints(s string) []int {
@@ -202,17 +210,20 @@ func argsConfig(args []string) caseConfig {
 	for _, d := range depths {
 		for _, p := range prompts {
 			if p > 0 {
-				cfg.tests = append(cfg.tests, llamabench.Record{NPrompt: p, NDepth: d}.Label())
+				cfg.specs = append(cfg.specs, testSpec{p: p, d: d})
 			}
 		}
 		for _, n := range gens {
 			if n > 0 {
-				cfg.tests = append(cfg.tests, llamabench.Record{NGen: n, NDepth: d}.Label())
+				cfg.specs = append(cfg.specs, testSpec{n: n, d: d})
 			}
 		}
 		for _, x := range pg {
-			cfg.tests = append(cfg.tests, llamabench.Record{NPrompt: x[0], NGen: x[1], NDepth: d}.Label())
+			cfg.specs = append(cfg.specs, testSpec{p: x[0], n: x[1], d: d})
 		}
+	}
+	for _, s := range cfg.specs {
+		cfg.tests = append(cfg.tests, s.label())
 	}
 	return cfg
 }
