@@ -295,8 +295,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			return fmt.Errorf("store case %s mamf: %w", c.ID, err)
 		}
 		var geo any
-		if m.Geomean != nil {
-			geo = m.Geomean.TFLOPS
+		if m.GeomeanTFLOPS != nil {
+			geo = *m.GeomeanTFLOPS
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO mamf (run_id, case_id, dtype, device, torch, shapes,
   mean_tflops, mean_shape, median_tflops, median_shape, max_tflops, max_shape, geomean_tflops, elapsed_s, result_json)
