@@ -125,27 +125,7 @@ func (r Report) Markdown(out io.Writer) error {
 		fmt.Fprintf(w, "\n## %s\n", m.Model)
 		for _, t := range m.Tables {
 			fmt.Fprintln(w)
-			head := []string{"Run"}
-			align := []bool{false}
-			for _, tst := range t.Tests {
-				head = append(head, tst+" (t/s)")
-				align = append(align, true)
-			}
-			head = append(head, "Max Mem (MiB)")
-			align = append(align, true)
-			var rows [][]string
-			for _, row := range t.Rows {
-				cells := []string{row.Label}
-				for _, c := range row.Cells {
-					cells = append(cells, c.text())
-				}
-				mem := FormatMemory(row.Memory)
-				if row.MemBest {
-					mem = "**" + mem + "**"
-				}
-				rows = append(rows, append(cells, mem))
-			}
-			table(w, head, align, rows)
+			writeModelTable(w, t)
 			r.efficiencyTable(w, t)
 		}
 	}
