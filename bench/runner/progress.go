@@ -31,11 +31,11 @@ var (
 
 type nopProgress struct{}
 
-func (nopProgress) Begin(string, int, int)               {}
-func (nopProgress) CaseStart(suite.Case)                 {}
+func (nopProgress) Begin(string, int, int)                {}
+func (nopProgress) CaseStart(suite.Case)                  {}
 func (nopProgress) CaseDone(suite.Case, bench.CaseResult) {}
-func (nopProgress) Note(string)                          {}
-func (nopProgress) End()                                 {}
+func (nopProgress) Note(string)                           {}
+func (nopProgress) End()                                  {}
 
 // Summary is a one-line summary of a case result: status, wall time and
 // each llama-bench test's t/s.

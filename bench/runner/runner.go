@@ -12,7 +12,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -28,6 +27,8 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/mamf"
+	"github.com/haloforge/haloforge/bench/rbt"
 	"github.com/haloforge/haloforge/bench/suite"
 )
 
@@ -57,9 +58,9 @@ type Prober interface {
 	Probe(ctx context.Context, c suite.Case) (note string, err error)
 }
 
-// Parser turns a finished case's stdout into results on r. It must fail on
+// Parser turns a finished case's output into results on r. It must fail on
 // truncated or garbled output rather than invent numbers.
-type Parser func(tool bench.Tool, stdout []byte, r *bench.CaseResult) error
+type Parser func(c suite.Case, stdout, stderr []byte, r *bench.CaseResult) error
 
 // Runner executes cases. Docker and Home are required; the rest is optional.
 type Runner struct {
@@ -413,11 +414,11 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 	default:
 		parse := r.Parse
 		if parse == nil {
-			parse = DecodeLlamaJSON
+			parse = ParseOutput
 		}
-		if err := parse(c.Tool, stdout, &res); err != nil {
+		if err := parse(c, stdout, stderr, &res); err != nil {
 			res.Status = bench.StatusError
-			res.Error = fmt.Sprintf("case %s: output not understood: %v (see %s)", c.ID, err, res.StdoutLog)
+			res.Error = fmt.Sprintf("output not understood: %v (see %s)", err, res.StdoutLog)
 		} else {
 			res.Status = bench.StatusOK
 		}
@@ -458,30 +459,35 @@ func lastLine(b []byte) string {
 	return "no output on stderr"
 }
 
-// DecodeLlamaJSON is the built-in parser: llama-bench `-o json` output
-// decoded into records with every field kept. Other tools need a Parser.
-func DecodeLlamaJSON(tool bench.Tool, stdout []byte, r *bench.CaseResult) error {
-	if tool != bench.ToolLlamaBench {
-		return fmt.Errorf("no parser wired for %s output", tool)
-	}
-	var raw []map[string]any
-	if err := json.Unmarshal(stdout, &raw); err != nil {
-		return fmt.Errorf("llama-bench JSON: %w", err)
-	}
-	if len(raw) == 0 {
-		return errors.New("llama-bench printed no results")
-	}
-	var recs []llamabench.Record
-	if err := json.Unmarshal(stdout, &recs); err != nil {
-		return fmt.Errorf("llama-bench JSON: %w", err)
-	}
-	for i := range recs {
-		if recs[i].AvgTS <= 0 || (recs[i].NPrompt == 0 && recs[i].NGen == 0) {
-			return fmt.Errorf("llama-bench result %d has no throughput", i)
+// ParseOutput is the default Parser: llama-bench output in any of its
+// formats (stdout, and a second copy on stderr with -oe), mamf-finder and
+// rocm_bandwidth_test stdout. Truncated or garbled output is an error.
+func ParseOutput(c suite.Case, stdout, stderr []byte, r *bench.CaseResult) error {
+	switch c.Tool {
+	case bench.ToolLlamaBench:
+		recs, err := llamabench.ParseOutputs(c.ID+" stdout", stdout, c.ID+" stderr", stderr)
+		if err != nil {
+			return err
 		}
-		recs[i].Fields = raw[i]
+		if len(recs) == 0 {
+			return errors.New("llama-bench printed no results")
+		}
+		r.Llama = recs
+	case bench.ToolMamf:
+		res, err := mamf.ParseBytes(stdout, c.ID)
+		if err != nil {
+			return err
+		}
+		r.Mamf = res
+	case bench.ToolRBT:
+		res, err := rbt.ParseBytes(stdout, c.ID)
+		if err != nil {
+			return err
+		}
+		r.Bandwidth = res
+	default:
+		return fmt.Errorf("no parser for tool %q", c.Tool)
 	}
-	r.Llama = recs
 	return nil
 }
 
@@ -505,6 +511,7 @@ func (p DeviceProber) Probe(ctx context.Context, c suite.Case) (string, error) {
 	pc.ID = c.ID + "/probe"
 	pc.Index = 900 + c.Index
 	pc.Timeout = time.Minute
+	pc.Tool = "probe"
 	if strings.HasPrefix(c.Backend, "hip") {
 		pc.Argv = []string{"rocminfo"}
 	} else {

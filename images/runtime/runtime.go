@@ -183,9 +183,9 @@ func (s Spec) Ensure(ctx context.Context, d Docker) (bench.ImageInfo, error) {
 		Reference: s.Ref,
 		Comment:   "haloforge runtime: " + strings.Join(s.Packages, " "),
 		Config: &container.Config{
-			Labels:     labels,
-			Env:        []string{"LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			Cmd:        []string{"bash"},
+			Labels: labels,
+			Env:    []string{"LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+			Cmd:    []string{"bash"},
 		},
 	})
 	if err != nil {
