@@ -41,7 +41,10 @@ type memRecorder struct {
 	puts  int
 }
 
-func (m *memRecorder) PutRun(_ context.Context, r bench.Run) error { m.runs = append(m.runs, r); return nil }
+func (m *memRecorder) PutRun(_ context.Context, r bench.Run) error {
+	m.runs = append(m.runs, r)
+	return nil
+}
 func (m *memRecorder) PutCase(_ context.Context, _ string, c bench.CaseResult) error {
 	m.cases[c.ID] = c
 	m.puts++
