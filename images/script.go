@@ -50,13 +50,21 @@ func shellJoin(args []string) string {
 }
 
 func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%$", r))
-	}) < 0 {
+	if s != "" && strings.IndexFunc(s, needsQuote) < 0 {
 		return s
 	}
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`")
 	return `"` + r.Replace(s) + `"`
+}
+
+// needsQuote reports runes that are not safe unquoted in sh ($ is kept so
+// variables expand).
+func needsQuote(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-_./=:,+@%$", r)
 }
 
 // AptInstallArgv installs Debian packages without recommends, in one step.
