@@ -54,7 +54,7 @@ func TestPlanCommand(t *testing.T) {
 	for _, want := range []string{
 		"59.4 TFLOPS", "256 GB/s",
 		"therock/default", "f3d0ac98bf1023efbcb602761b86ca0d48ba83f5",
-		"llama.cpp/hip-rocwmma", "e434e69183fd9e1031f4445002083178c331a28b",
+		"llama.cpp/hip-rocwmma", "d17a809ef0af09b16625e991a76f6fe80d9c332e",
 		"pytorch/rocm", "ba56102387ef21a3b04b357e5b183d48f0afefc7",
 		"haloforge/llama-vulkan:gfx1151-",
 	} {
@@ -121,12 +121,12 @@ func TestLockCommand(t *testing.T) {
 	}
 	recipe := filepath.Join(dir, "recipes", "components", "llama.cpp.yaml")
 	data, _ := os.ReadFile(recipe)
-	data = bytes.Replace(data, []byte("commit: e434e69183fd9e1031f4445002083178c331a28b"), []byte("commit: b34c859146630dff136943abc9852ca173a7c9d6"), 1)
+	data = bytes.Replace(data, []byte("commit: d17a809ef0af09b16625e991a76f6fe80d9c332e"), []byte("commit: e434e69183fd9e1031f4445002083178c331a28b"), 1)
 	if err := os.WriteFile(recipe, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, code := runPlanCLI(t, dir, "lock", "--check", "--recipes", "recipes")
-	if code != 1 || !strings.Contains(stderr, `llama.cpp commit is "e434e69183fd9e1031f4445002083178c331a28b" but recipes/components/llama.cpp.yaml says "b34c8591`) {
+	if code != 1 || !strings.Contains(stderr, `llama.cpp commit is "d17a809ef0af09b16625e991a76f6fe80d9c332e" but recipes/components/llama.cpp.yaml says "e434e691`) {
 		t.Fatalf("check of stale lock: exit %d, %s", code, stderr)
 	}
 	_, stderr, code = runPlanCLI(t, dir, "plan", "--recipes", "recipes")
