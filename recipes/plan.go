@@ -381,6 +381,8 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 		ID: id, Component: r.Name, Variant: v.Name, Version: r.Version, Description: v.Description,
 		Selected: selected, Heavy: r.Heavy, Needs: directNeeds(set, id),
 		BuilderImage: plan.Base.Image, Prefix: Prefix(r.Name, v.Name),
+		// Empty lists, not null, for JSON consumers.
+		Mounts: []Copy{}, Commands: []Command{}, Outputs: []string{},
 	}
 	if st.Description == "" {
 		st.Description = r.Description
