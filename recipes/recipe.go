@@ -36,6 +36,9 @@ type Recipe struct {
 	Source Source `yaml:"source"`
 	// Depends applies to every variant.
 	Depends []Dependency `yaml:"depends"`
+	// Heavy marks memory-hungry ROCm-class compiles: the executor should
+	// bound HALOFORGE_JOBS by memory (TheRock: ~16 GB per 4 jobs).
+	Heavy bool `yaml:"heavy"`
 	// BuildPackages are Debian packages installed in the builder for every variant.
 	BuildPackages []string `yaml:"build_packages"`
 	// Env is the build environment for every variant (values are templates).
