@@ -343,7 +343,7 @@ func GroupIDs(root string) (video, render int, err error) {
 	if err != nil {
 		return video, render, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), ":")

@@ -71,25 +71,23 @@ func Parse(r io.Reader, name string) (*Result, error) {
 }
 
 type matrixState struct {
-	m        Matrix
-	kind     string // Unidirectional/Bidirectional
-	peak     bool
-	bw       bool // a bandwidth matrix (others: access, numa distance)
-	header   int  // line of the D/D header
-	nextRow  int
-	complete bool
+	m       Matrix
+	kind    string // Unidirectional/Bidirectional
+	peak    bool
+	bw      bool // a bandwidth matrix (others: access, numa distance)
+	header  int  // line of the D/D header
+	nextRow int
 }
 
 // ParseBytes is Parse on a byte slice.
 func ParseBytes(data []byte, name string) (*Result, error) {
 	res := &Result{}
 	var (
-		n        int
-		title    string
-		cur      *matrixState
-		testNum  int
-		sawNG    bool
-		partialX bool // a line that looks like an NG result but does not parse
+		n       int
+		title   string
+		cur     *matrixState
+		testNum int
+		sawNG   bool
 	)
 	fail := func(line int, msg string, err error) error { return &Error{Name: name, Line: line, Msg: msg, Err: err} }
 	closeMatrix := func() error {
@@ -246,9 +244,6 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 			return nil, fail(n, "tool reported an error: "+clip(t), nil)
 		default:
 			title = t
-			if strings.Contains(t, "|") && strings.Contains(t, "GB/s") {
-				partialX = true
-			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -257,7 +252,6 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 	if err := closeMatrix(); err != nil {
 		return nil, err
 	}
-	_ = partialX
 	switch {
 	case len(res.Matrices) > 0:
 		if res.Version == "" {
