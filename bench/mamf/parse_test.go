@@ -24,7 +24,7 @@ func read(t testing.TB, p string) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	for _, f := range []string{"gpu0-bf16.txt", "gpu0-fp8.txt", "strix-halo-interrupted.txt"} {
+	for _, f := range []string{"gpu0-bf16.txt", "gpu0-fp8.txt", "strix-halo-interrupted.txt", "h200-mamf-msmf.txt"} {
 		t.Run(f, func(t *testing.T) {
 			res, err := Parse(bytes.NewReader(read(t, filepath.Join("testdata", f))), f)
 			if err != nil {
@@ -64,6 +64,23 @@ func TestValues(t *testing.T) {
 	}
 	if !sh.Interrupted || sh.Arch != "gfx1151" || sh.GeomeanTFLOPS == nil || *sh.GeomeanTFLOPS != 16.5 || sh.Max.TFLOPS != 22.9 || sh.Shapes != 879 || sh.Elapsed != 49*time.Minute+39*time.Second {
 		t.Errorf("strix halo: %s", mustJSON(sh))
+	}
+}
+
+func TestMAMFFormat(t *testing.T) {
+	r, err := ParseBytes(read(t, "testdata/h200-mamf-msmf.txt"), "h200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MAMF == nil || *r.MAMF != (Shape{842, 3072, 2816, 20480}) || r.MSMF == nil || r.MSMF.TFLOPS != 722 ||
+		r.Max.TFLOPS != 0 || len(r.Absent) != 3 || r.GeomeanTFLOPS == nil || *r.GeomeanTFLOPS != 698.9 ||
+		r.ArithMeanTFLOPS == nil || *r.ArithMeanTFLOPS != 701.3 || r.Version != 3 || r.Shapes != 24 {
+		t.Errorf("got %s", mustJSON(r))
+	}
+	full := string(read(t, "testdata/h200-mamf-msmf.txt"))
+	_, err = ParseBytes([]byte(full[:strings.Index(full, "MSMF (max sustainable")]), "h200-cut")
+	if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), `"MSMF"`) {
+		t.Errorf("cut before MSMF: %v", err)
 	}
 }
 
@@ -125,7 +142,7 @@ func TestBroken(t *testing.T) {
 }
 
 func FuzzMamf(f *testing.F) {
-	for _, p := range []string{"testdata/gpu0-fp8.txt", "testdata/strix-halo-interrupted.txt", "testdata/strix-halo-rocblas-day.txt"} {
+	for _, p := range []string{"testdata/gpu0-fp8.txt", "testdata/strix-halo-interrupted.txt", "testdata/strix-halo-rocblas-day.txt", "testdata/h200-mamf-msmf.txt"} {
 		b := read(f, p)
 		if len(b) > 8000 { // keep the head and the tail: the fuzzer mutates small inputs best
 			b = append(append([]byte{}, b[:3000]...), b[len(b)-1500:]...)
@@ -140,7 +157,7 @@ func FuzzMamf(f *testing.F) {
 			}
 			return
 		}
-		if res.Shapes <= 0 || res.Max.TFLOPS < 0 || res.Max.M <= 0 || res.Dtype == "" {
+		if res.Shapes <= 0 || res.Dtype == "" || (res.MAMF == nil && res.Max.M <= 0) || (res.MAMF != nil && res.MAMF.M <= 0) {
 			t.Fatalf("bad result accepted: %+v", res)
 		}
 	})
