@@ -21,3 +21,20 @@ vet: ## go vet
 lint: vet ## gofmt check, go vet, golangci-lint v2
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	golangci-lint run ./...
+
+# --- parsers helper: fuzzing, tiny models, doctor ---
+FUZZTIME ?= 30s
+.PHONY: fuzz-parsers tiny-models doctor
+fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)
+	@for spec in llamabench:FuzzParseJSON llamabench:FuzzParseMD llamabench:FuzzParseCSV llamabench:FuzzParseSQL \
+	  llamabench:FuzzParseAuto mamf:FuzzMamf rbt:FuzzRBT gguf:FuzzInspect; do \
+	  pkg=$${spec%%:*}; fz=$${spec##*:}; echo "== $$fz"; \
+	  $(GO) test ./bench/$$pkg -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1 || exit 1; \
+	done
+
+tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
+	@mkdir -p bin/models
+	@for t in f16 q8_0 q4_0; do $(BIN) model tiny --type $$t -o bin/models/tiny-$$t.gguf; done
+
+doctor: build ## check this host (GPU, devices, kernel, firmware, Docker)
+	$(BIN) doctor
