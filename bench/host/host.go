@@ -594,7 +594,7 @@ func (g *gatherer) dockerChecks(ctx context.Context) {
 		case err != nil:
 			g.add("image "+ref, StatusWarn, "cannot inspect: "+err.Error(), "check the Docker daemon")
 		case !ok:
-			g.add("image "+ref, StatusWarn, "not present", "build it: haloforge bench builds missing runtime images, or dagger call build-stack for the full stack")
+			g.add("image "+ref, StatusWarn, "not present", "build or load it (dagger call build-stack for the from-source stack; see haloforge bench --help for runtime images)")
 		default:
 			short := strings.TrimPrefix(id, "sha256:")
 			if len(short) > 12 {
