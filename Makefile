@@ -22,14 +22,28 @@ lint: vet ## gofmt check, go vet, golangci-lint v2
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	golangci-lint run ./...
 
+# --- recipes, lock and plan (helper "recipes") ---
+.PHONY: plan lock lock-check fuzz-recipes
+plan: ## print the build plan for gfx1151 (TARGET=gfx1100 for another GPU)
+	$(GO) run ./cmd/haloforge plan --recipes recipes --target $(or $(TARGET),gfx1151)
+
+lock: ## rewrite stack.lock from recipes/ after editing a pin
+	$(GO) run ./cmd/haloforge lock --recipes recipes
+
+lock-check: ## fail if stack.lock disagrees with recipes/
+	$(GO) run ./cmd/haloforge lock --check --recipes recipes
+
+fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
+
 # --- parsers helper: fuzzing, tiny models, doctor ---
-FUZZTIME ?= 30s
 .PHONY: fuzz-parsers tiny-models doctor
 fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)
 	@for spec in llamabench:FuzzParseJSON llamabench:FuzzParseMD llamabench:FuzzParseCSV llamabench:FuzzParseSQL \
 	  llamabench:FuzzParseAuto mamf:FuzzMamf rbt:FuzzRBT gguf:FuzzInspect; do \
 	  pkg=$${spec%%:*}; fz=$${spec##*:}; echo "== $$fz"; \
-	  $(GO) test ./bench/$$pkg -run '^$$' -fuzz "^$$fz$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1 || exit 1; \
+	  $(GO) test ./bench/$$pkg -run '^$$' -fuzz "^$$fz$$" -fuzztime $(or $(FUZZTIME),30s) -fuzzminimizetime 2s -parallel 1 || exit 1; \
 	done
 
 tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
