@@ -55,7 +55,7 @@ func (e *ParseError) Error() string {
 		f = "llama-bench: "
 	}
 	msg := e.Msg
-	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) {
+	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) && !(e.Err == ErrTruncated && strings.Contains(msg, "truncated")) {
 		msg += ": " + e.Err.Error()
 	}
 	return loc + ": " + f + msg

@@ -34,7 +34,7 @@ func (e *Error) Error() string {
 	if e.Err != nil && e.Msg == "" {
 		return loc + ": mamf-finder: " + e.Err.Error()
 	}
-	if e.Err != nil {
+	if e.Err != nil && !(e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")) {
 		return loc + ": mamf-finder: " + e.Msg + ": " + e.Err.Error()
 	}
 	return loc + ": mamf-finder: " + e.Msg
@@ -204,9 +204,9 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 		if prog.Done > 0 {
 			p := prog
 			e.Progress = &p
-			e.Msg = fmt.Sprintf("no final 'Tried N shapes' block (run killed?); %d shapes measured; partial best so far %.1f TFLOPS max @ %dx%dx%d", prog.Done, prog.Max.TFLOPS, prog.Max.M, prog.Max.N, prog.Max.K)
+			e.Msg = fmt.Sprintf("no final 'Tried N shapes' block (run killed?); %d shapes measured; partial best so far %.1f TFLOPS max @ %dx%dx%d (output truncated)", prog.Done, prog.Max.TFLOPS, prog.Max.M, prog.Max.N, prog.Max.K)
 		} else if !sawDtype {
-			e.Msg = "not mamf-finder output (no '** Dtype:' header)"
+			e.Msg, e.Err = "not mamf-finder output (no '** Dtype:' header and no final 'Tried N shapes' block)", nil
 		} else {
 			e.Msg = "no final 'Tried N shapes' block and no progress line: the sweep never measured a shape"
 		}
