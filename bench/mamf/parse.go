@@ -34,7 +34,8 @@ func (e *Error) Error() string {
 	if e.Err != nil && e.Msg == "" {
 		return loc + ": mamf-finder: " + e.Err.Error()
 	}
-	if e.Err != nil && !(e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")) {
+	redundant := e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")
+	if e.Err != nil && !redundant {
 		return loc + ": mamf-finder: " + e.Msg + ": " + e.Err.Error()
 	}
 	return loc + ": mamf-finder: " + e.Msg

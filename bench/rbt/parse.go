@@ -32,7 +32,8 @@ func (e *Error) Error() string {
 		loc = fmt.Sprintf("%s:%d", e.Name, e.Line)
 	}
 	s := loc + ": rocm_bandwidth_test: " + e.Msg
-	if e.Err != nil && !(e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")) {
+	redundant := e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")
+	if e.Err != nil && !redundant {
 		s += ": " + e.Err.Error()
 	}
 	return s
