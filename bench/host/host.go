@@ -545,6 +545,9 @@ func (g *gatherer) memoryLimits() {
 		notes = append(notes, fmt.Sprintf("ttm.pages_limit %d (%.1f GiB GTT)", n, float64(limitMiB)/1024))
 	} else if pagesLimit == "" {
 		notes = append(notes, "ttm pages_limit not readable")
+		if g.hasGfx1151() {
+			st, fix = StatusWarn, "the GTT limit decides which models fit on Strix Halo: check that the ttm module is loaded (/sys/module/ttm/parameters/pages_limit)"
+		}
 	}
 	if v, ok := cmdlineParam(cmd, "amdgpu.gttsize"); ok {
 		notes = append(notes, "amdgpu.gttsize="+v+" on the command line")
