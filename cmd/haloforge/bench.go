@@ -98,8 +98,17 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
   haloforge bench --suite smoke --list       # print the cases and exit
   haloforge bench --resume                   # continue the latest unfinished run
   haloforge bench --resume 20261126-130405-smoke`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, o) },
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				// pflag needs --resume=ID for an optional value; accept --resume ID too.
+				if o.resume != "latest" {
+					return fmt.Errorf("unexpected argument %q: the suite is given with --suite, a run to resume with --resume RUN", args[0])
+				}
+				o.resume = args[0]
+			}
+			return runBench(cmd, o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.suite, "suite", "seed", "built-in suite name ("+strings.Join(suite.Embedded(), ", ")+") or a suite file path")
