@@ -93,6 +93,11 @@ type MemoryPeaks struct {
 	VRAMMiB *float64 `json:"vram_mib"`
 	GTTMiB  *float64 `json:"gtt_mib"`
 	RAMMiB  *float64 `json:"ram_mib"`
+	// ProcVRAMMiB and ProcGTTMiB are the case process's own peak VRAM and
+	// GTT from /proc/PID/fdinfo drm-memory-* (absolute, not deltas); nil
+	// when the runner gave no PID or the kernel has no fdinfo accounting.
+	ProcVRAMMiB *float64 `json:"proc_vram_mib,omitempty"`
+	ProcGTTMiB  *float64 `json:"proc_gtt_mib,omitempty"`
 }
 
 // HostFacts is the provenance of the machine a run happened on, as gathered
