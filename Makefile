@@ -36,3 +36,14 @@ lock-check: ## fail if stack.lock disagrees with recipes/
 fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
+
+# --- bench: main job and test command (helper "runner") ---
+.PHONY: smoke test smoke-image
+smoke: ## the main job: set up the host, build, run the smoke suite, print the table
+	scripts/smoke.sh
+
+test: ## the test command (CI): set up the host, smoke image, go vet, every test incl. Docker
+	scripts/test.sh
+
+smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
+	$(BIN) image smoke
