@@ -179,7 +179,7 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		return err
 	}
 	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: tinyWriter(),
-		Log: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
+		Log: func(format string, a ...any) { _, _ = fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
 	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
 	if err != nil {
 		return err
@@ -217,11 +217,11 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		}
 		return err
 	}
-	fmt.Fprintln(out)
+	_, _ = fmt.Fprintln(out)
 	if err := runner.WriteTable(out, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
+	_, _ = fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
 	if n := runner.Failed(run); n > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
 	}
@@ -230,9 +230,9 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 
 func listCases(w io.Writer, cases []suite.Case) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
+	_, _ = fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
 	for _, c := range cases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
 	}
 	return tw.Flush()
 }
@@ -250,7 +250,7 @@ func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBu
 	for _, ref := range refs {
 		img, err := d.ImageInspect(ctx, ref)
 		if err != nil && ref == runtime.SmokeRef && !noBuild {
-			fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
+			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
 			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), log).Ensure(ctx, d)
 			if err != nil {
 				return nil, err
