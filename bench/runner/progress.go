@@ -101,7 +101,7 @@ type Bar struct {
 
 // Begin draws the bar.
 func (b *Bar) Begin(runID string, total, done int) {
-	b.p = mpb.New(mpb.WithOutput(b.W), mpb.WithRefreshRate(200*time.Millisecond))
+	b.p = mpb.New(mpb.WithOutput(b.W), mpb.WithAutoRefresh(), mpb.WithRefreshRate(200*time.Millisecond))
 	b.bar = b.p.New(int64(total), mpb.BarStyle(),
 		mpb.PrependDecorators(
 			decor.Name(runID+" ", decor.WCSyncSpaceR),

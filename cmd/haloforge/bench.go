@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/models"
@@ -125,9 +126,11 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	return cmd
 }
 
+// isTerminal reports whether f is a terminal with a size (a pty without one,
+// as under script(1) in CI, cannot draw a bar: plain lines then).
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0
 }
 
 func runBench(cmd *cobra.Command, o benchOpts) error {
