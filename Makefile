@@ -52,3 +52,14 @@ tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
 
 doctor: build ## check this host (GPU, devices, kernel, firmware, Docker)
 	$(BIN) doctor
+
+# --- bench: main job and test command (helper "runner") ---
+.PHONY: smoke test smoke-image
+smoke: ## the main job: set up the host, build, run the smoke suite, print the table
+	scripts/smoke.sh
+
+test: ## the test command (CI): set up the host, smoke image, go vet, every test incl. Docker
+	scripts/test.sh
+
+smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
+	$(BIN) image smoke
