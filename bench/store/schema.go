@@ -128,6 +128,8 @@ CREATE TABLE bandwidth (
   FOREIGN KEY (run_id, case_id) REFERENCES cases(run_id, case_id) ON DELETE CASCADE
 );
 `,
+	// 2: case order lookups per run (PutCase finds the next seq in O(log n)).
+	`CREATE INDEX cases_run_seq ON cases(run_id, seq);`,
 }
 
 // reservedColumns are llama_bench columns haloforge owns; a llama-bench field
