@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/haloforge/haloforge/bench"
@@ -276,19 +278,42 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
 JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
 WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
+	type pending struct {
+		c *bench.CaseResult
+		j string
+		r llamabench.Record
+	}
+	var todo []pending
 	if err := eachRow(ctx, s.db, lq, args, func(run, cs, j string) error {
-		c := index[key{run, cs}]
-		if c == nil {
-			return nil
+		if c := index[key{run, cs}]; c != nil {
+			todo = append(todo, pending{c: c, j: j})
 		}
-		var rec llamabench.Record
-		if err := json.Unmarshal([]byte(j), &rec); err != nil {
-			return fmt.Errorf("run %s case %s: llama-bench row: %w", run, cs, err)
-		}
-		c.Llama = append(c.Llama, rec)
 		return nil
 	}); err != nil {
 		return nil, err
+	}
+	// Decoding the records is most of the cost of a large run: spread it
+	// over the CPUs, then attach in stored order.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(todo)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				if err := json.Unmarshal([]byte(todo[i].j), &todo[i].r); err != nil && errs[w] == nil {
+					errs[w] = fmt.Errorf("case %s: llama-bench row: %w", todo[i].c.ID, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i := range todo {
+		todo[i].c.Llama = append(todo[i].c.Llama, todo[i].r)
 	}
 	mq := `SELECT m.run_id, m.case_id, m.result_json FROM mamf m
 JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
