@@ -358,9 +358,9 @@ func (r Report) HTML(w io.Writer, run bench.Run) error {
 		hm.Tables = captureTables(func(b io.Writer) {
 			for _, t := range sec.Models[0].Tables {
 				writeModelTable(b, t)
-				fmt.Fprintln(b)
+				_, _ = fmt.Fprintln(b)
 				sec.efficiencyTable(b, t)
-				fmt.Fprintln(b)
+				_, _ = fmt.Fprintln(b)
 			}
 		})
 		page.Models = append(page.Models, hm)
