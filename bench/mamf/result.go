@@ -21,12 +21,12 @@ type Shape struct {
 
 // Result is a finished mamf-finder sweep.
 type Result struct {
-	Dtype   string `json:"dtype"`            // e.g. torch.bfloat16
-	Device  string `json:"device,omitempty"` // name='...' from device properties
-	Arch    string `json:"arch,omitempty"`   // gcnArchName='...' on ROCm, e.g. gfx1151
-	Torch   string `json:"torch,omitempty"`  // torch=... version
+	Dtype   string `json:"dtype"`             // e.g. torch.bfloat16
+	Device  string `json:"device,omitempty"`  // name='...' from device properties
+	Arch    string `json:"arch,omitempty"`    // gcnArchName='...' on ROCm, e.g. gfx1151
+	Torch   string `json:"torch,omitempty"`   // torch=... version
 	Version int    `json:"version,omitempty"` // "benchmark version: N"
-	Shapes  int    `json:"shapes"`           // "Tried N shapes"
+	Shapes  int    `json:"shapes"`            // "Tried N shapes"
 	Mean    Shape  `json:"mean"`
 	Median  Shape  `json:"median"`
 	Max     Shape  `json:"max"`

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dagger.io/dagger"
+	"github.com/spf13/cobra"
+
+	"github.com/haloforge/haloforge/images"
+)
+
+func init() { addCommand(newBuildCmd()) }
+
+type buildOpts struct {
+	target      string
+	profile     string
+	sources     []string
+	base        string
+	baseTarball string
+	jobs        int
+	only        []string
+	export      bool
+	quiet       bool
+}
+
+func newBuildCmd() *cobra.Command {
+	o := &buildOpts{}
+	c := &cobra.Command{
+		Use:   "build",
+		Short: "Build the stack's runtime images on a Dagger engine and load them into Docker",
+		Long: `build runs the same pipeline as ` + "`dagger call build-stack`" + ` from the host, as a Dagger
+client (dagger.Connect): every component is its own cached step, runtime images
+carry provenance labels and /etc/haloforge/manifest.json, and with --export the
+images are loaded into the local Docker daemon under their references
+(haloforge/<image>:<target>).
+
+It needs the dagger CLI of the pinned version (v0.20.0) on PATH or in
+_EXPERIMENTAL_DAGGER_CLI_BIN, and an engine it can reach (for a local engine
+container: _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://NAME).
+
+Examples:
+  # the offline smoke stack from a local llama.cpp checkout and a debootstrapped base
+  haloforge build --profile smoke --base-tarball sid.tar --source llama.cpp=./llama.cpp --export
+
+  # only the Vulkan image, 4 jobs per compile
+  haloforge build --profile smoke --image llama-vulkan --jobs 4 --export`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&o.target, "target", "gfx1151", "GPU target")
+	f.StringVar(&o.profile, "profile", "", `stack profile: "" (everything) or "smoke"`)
+	f.StringArrayVar(&o.sources, "source", nil, "build a component from a local tree: NAME=DIR (repeatable)")
+	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
+	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
+	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
+	f.StringSliceVar(&o.only, "image", nil, "build only these images (repeatable)")
+	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
+	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
+	return c
+}
+
+// parseSourceDirs splits NAME=DIR flags.
+func parseSourceDirs(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range flags {
+		name, dir, ok := strings.Cut(s, "=")
+		if !ok || name == "" || dir == "" {
+			return nil, fmt.Errorf("--source %q: want NAME=DIR, for example --source llama.cpp=./llama.cpp", s)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("--source %s given twice; keep one", name)
+		}
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--source %s=%s: not a directory; pass the path of a source checkout", name, dir)
+		}
+		out[name] = dir
+	}
+	return out, nil
+}
+
+func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	srcs, err := parseSourceDirs(o.sources)
+	if err != nil {
+		return err
+	}
+	logw := stderr
+	if o.quiet {
+		logw = io.Discard
+	}
+	client, err := dagger.Connect(ctx, dagger.WithLogOutput(logw))
+	if err != nil {
+		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
+	}
+	defer func() { _ = client.Close() }()
+
+	var ov []images.SourceOverride
+	for name, dir := range srcs {
+		abs, _ := filepath.Abs(dir)
+		ov = append(ov, images.SourceOverride{Component: name, Path: dir,
+			Dir: client.Host().Directory(abs, dagger.HostDirectoryOpts{Exclude: []string{".git", "build"}})})
+	}
+	spec, err := images.SpecFor(ctx, o.target, o.profile, ov)
+	if err != nil {
+		return err
+	}
+	base := client.Container().From(o.base)
+	if o.baseTarball != "" {
+		abs, _ := filepath.Abs(o.baseTarball)
+		base = client.Container().Import(client.Host().File(abs))
+	}
+	jobs, err := images.LocalParallelism(o.jobs)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.only})
+	if err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(stderr, "haloforge: building %s for %s (jobs: %d light, %d heavy)\n", strings.Join(st.Names(), ", "), spec.Target, jobs.Light, jobs.Heavy)
+	if err := st.Sync(ctx); err != nil {
+		var se *images.StepError
+		if errors.As(err, &se) {
+			return &exitError{code: 2, err: se}
+		}
+		return err
+	}
+	_, _ = fmt.Fprintf(stdout, "built %d images in %s\n", len(st.Names()), time.Since(start).Round(100*time.Millisecond))
+	if !o.export {
+		return nil
+	}
+	for _, n := range st.Names() {
+		ref, err := st.ExportImage(ctx, n, "")
+		if err != nil {
+			return err
+		}
+		_, _ = fmt.Fprintf(stdout, "exported %s as %s\n", n, ref)
+	}
+	_, _ = fmt.Fprintf(stdout, "done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}

@@ -1,0 +1,288 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"dagger.io/dagger"
+	"golang.org/x/sync/errgroup"
+)
+
+// Builder executes a Spec on a Dagger engine. Construct it with NewBuilder;
+// it is safe for concurrent use.
+type Builder struct {
+	client *dagger.Client
+	spec   Spec
+	base   *dagger.Container
+	jobs   Parallelism
+
+	mu        sync.Mutex
+	sources   map[string]*dagger.Directory // overrides, by component name
+	overrides Overrides
+	trees     map[string]*dagger.Directory // component install trees, by key
+	steps     map[string]*dagger.Container // last step container, by key
+}
+
+// NewBuilder returns a Builder for spec running on client, starting every
+// container from base (pulled or imported by the caller).
+func NewBuilder(client *dagger.Client, spec Spec, base *dagger.Container, jobs Parallelism) (*Builder, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if jobs.Light < 1 || jobs.Heavy < 1 {
+		return nil, fmt.Errorf("build parallelism %+v: job counts must be at least 1", jobs)
+	}
+	return &Builder{
+		client: client, spec: spec, base: base, jobs: jobs,
+		sources:   map[string]*dagger.Directory{},
+		overrides: Overrides{},
+		trees:     map[string]*dagger.Directory{},
+		steps:     map[string]*dagger.Container{},
+	}, nil
+}
+
+// Spec returns the spec the builder executes.
+func (b *Builder) Spec() Spec { return b.spec }
+
+// Overrides returns the source overrides in effect.
+func (b *Builder) Overrides() Overrides {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := Overrides{}
+	for k, v := range b.overrides {
+		out[k] = v
+	}
+	return out
+}
+
+// OverrideSource builds component name (every variant of it) from dir
+// instead of its pinned source. path is what the user gave, recorded in the
+// provenance with the directory's content digest.
+func (b *Builder) OverrideSource(ctx context.Context, name, path string, dir *dagger.Directory) error {
+	found := false
+	for _, c := range b.spec.Components {
+		if c.Name == name {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("source override %s=%s: no component %q in this stack; known: %s", name, path, name, strings.Join(b.spec.keys(), ", "))
+	}
+	d, err := dir.Digest(ctx)
+	if err != nil {
+		return fmt.Errorf("source override %s=%s: read the directory's digest: %w (does the path exist?)", name, path, err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.trees) > 0 {
+		return fmt.Errorf("source override %s=%s: set overrides before building anything", name, path)
+	}
+	b.sources[name] = dir
+	b.overrides[name] = Override{Path: path, Digest: d}
+	return nil
+}
+
+// source returns the source tree of c: the override, a git checkout of the
+// pinned commit, or the verified and unpacked tarball.
+func (b *Builder) source(c Component) (*dagger.Directory, error) {
+	if d, ok := b.sources[c.Name]; ok {
+		return d, nil
+	}
+	s := c.Source
+	switch {
+	case s.Git != "" && len(s.Commit) == 40:
+		return b.client.Git(s.Git).Commit(s.Commit).Tree(), nil
+	case s.URL != "" && len(s.SHA256) == 64:
+		archive := b.client.HTTP(s.URL)
+		unpack := b.base.
+			WithMountedFile("/src.archive", archive).
+			WithExec([]string{"sh", "-c", `set -eu
+echo "$1  /src.archive" | sha256sum -c -
+mkdir -p /out && tar -xf /src.archive -C /out --strip-components=1`, StepMarkerPrefix + c.Key() + ":fetch", s.SHA256})
+		return unpack.Directory("/out"), nil
+	}
+	return nil, fmt.Errorf("%s: source %s is not pinned (need a git URL with a 40-hex commit or a URL with a sha256); fix its recipe or pass a source override", c.Key(), s)
+}
+
+// Toolchain returns the builder container of t: the base with its build
+// packages installed, apt caches mounted. Equal toolchains yield equal (and
+// therefore cached) containers.
+func (b *Builder) Toolchain(t Toolchain) *dagger.Container {
+	return b.withApt(b.base).
+		WithExec(AptInstallArgv(t.Packages)).
+		WithoutMount("/var/cache/apt/archives").
+		WithoutMount("/var/lib/apt/lists")
+}
+
+func (b *Builder) withApt(c *dagger.Container) *dagger.Container {
+	locked := dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}
+	return c.
+		WithMountedCache("/var/cache/apt/archives", b.client.CacheVolume(AptArchivesVolume), locked).
+		WithMountedCache("/var/lib/apt/lists", b.client.CacheVolume(AptListsVolume), locked)
+}
+
+// Component returns the install tree of component key, defining (lazily) its
+// build and the builds of everything it needs. Nothing runs until the tree
+// is evaluated (see Sync).
+func (b *Builder) Component(key string) (*dagger.Directory, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.component(key)
+}
+
+func (b *Builder) component(key string) (*dagger.Directory, error) {
+	if t, ok := b.trees[key]; ok {
+		return t, nil
+	}
+	c, ok := b.spec.Component(key)
+	if !ok {
+		return nil, fmt.Errorf("unknown component %q; known: %s", key, strings.Join(b.spec.keys(), ", "))
+	}
+	src, err := b.source(c)
+	if err != nil {
+		return nil, err
+	}
+	ctr := b.Toolchain(c.Toolchain)
+	var prefixes []string
+	for _, n := range c.Needs {
+		dep, err := b.component(n)
+		if err != nil {
+			return nil, fmt.Errorf("%s needs %s: %w", key, n, err)
+		}
+		nc, _ := b.spec.Component(n)
+		ctr = ctr.WithDirectory(nc.Prefix(), dep)
+		prefixes = append(prefixes, nc.Prefix())
+	}
+	env := BuildEnv(c, b.jobs.For(c), prefixes)
+	for _, k := range SortedKeys(env) {
+		ctr = ctr.WithEnvVariable(k, env[k])
+	}
+	ctr = ctr.
+		WithMountedDirectory(SourceDir, src).
+		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
+		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
+		WithWorkdir(SourceDir)
+	for _, cmd := range c.Commands {
+		ctr = ctr.WithExec(StepArgv(key, cmd))
+	}
+	tree := ctr.Directory(c.Prefix())
+	b.trees[key] = tree
+	b.steps[key] = ctr
+	return tree, nil
+}
+
+// Runtime returns runtime image name: base, runtime packages, the install
+// trees of its components (and what they need), environment, provenance
+// labels and /etc/haloforge/manifest.json. No compilers or headers.
+func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
+	im, err := b.spec.Image(name)
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	m, err := ManifestFor(b.spec, im, b.Overrides())
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	mj, err := m.JSON()
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	labels, err := m.Labels()
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	comps, err := b.spec.Closure(im.Components...)
+	if err != nil {
+		return nil, Manifest{}, err
+	}
+	ctr := b.base
+	if len(im.Packages) > 0 {
+		ctr = b.withApt(ctr).
+			WithExec(AptInstallArgv(im.Packages)).
+			WithoutMount("/var/cache/apt/archives").
+			WithoutMount("/var/lib/apt/lists")
+	}
+	var prefixes []string
+	for _, c := range comps {
+		tree, err := b.Component(c.Key())
+		if err != nil {
+			return nil, Manifest{}, err
+		}
+		ctr = ctr.WithDirectory(c.Prefix(), tree)
+		prefixes = append(prefixes, c.Prefix())
+	}
+	env := RuntimeEnv(prefixes, im.Env)
+	for _, k := range SortedKeys(env) {
+		ctr = ctr.WithEnvVariable(k, env[k])
+	}
+	ctr = ctr.WithNewFile(ManifestPath, string(mj))
+	for _, k := range SortedKeys(labels) {
+		ctr = ctr.WithLabel(k, labels[k])
+	}
+	return ctr.WithWorkdir("/"), m, nil
+}
+
+// Sync builds the given components (and what they need), concurrently where
+// the engine allows. A failed step comes back as a *StepError naming the
+// component and step with the tail of its log.
+func (b *Builder) Sync(ctx context.Context, keys ...string) error {
+	comps, err := b.spec.Closure(keys...)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range comps {
+		tree, err := b.Component(c.Key())
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			_, err := tree.Sync(gctx)
+			return AsStepError(c.Key(), err)
+		})
+	}
+	return g.Wait()
+}
+
+// SyncImage builds runtime image ctr and maps a failure to a *StepError.
+func SyncImage(ctx context.Context, name string, ctr *dagger.Container) error {
+	_, err := ctr.Sync(ctx)
+	return AsStepError("image "+name, err)
+}
+
+// AsStepError converts an engine error into a *StepError when it comes from
+// a haloforge step (recognised by its sh -c $0 marker); other errors are
+// wrapped with what was being built. nil stays nil.
+func AsStepError(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *dagger.ExecError
+	if errors.As(err, &ee) {
+		comp, step, ok := ParseStepMarker(ee.Cmd)
+		if !ok {
+			comp, step = what, "exec"
+		}
+		out := ee.Stdout
+		if strings.TrimSpace(ee.Stderr) != "" {
+			out = strings.TrimRight(out, "\n") + "\n" + ee.Stderr
+		}
+		cmd := ee.Cmd
+		if ok && len(cmd) > 2 {
+			cmd = []string{strings.TrimSpace(lastLine(cmd[2]))}
+		}
+		return &StepError{Component: comp, Step: step, Cmd: cmd, ExitCode: ee.ExitCode, Tail: Tail(out, TailLines), Err: err}
+	}
+	return fmt.Errorf("build %s: %w", what, err)
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndex(s, "\n"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+package images
+
+import (
+	"bufio"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// GiB is 2^30 bytes.
+const GiB = 1 << 30
+
+// HeavyJobBytes is the memory one ROCm-class compile job needs (TheRock,
+// Composable Kernel, PyTorch, hipBLASLt): about 4 GB per job (design.md: ~16
+// GB per 4 jobs).
+const HeavyJobBytes = 4 * GiB
+
+// LightJobBytes is the memory budget of one ordinary C/C++ compile job
+// (llama.cpp CPU/Vulkan): 1 GiB is generous.
+const LightJobBytes = 1 * GiB
+
+// Jobs returns the build parallelism for a machine with memTotal bytes of
+// memory and cpus cores, for compiles needing perJob bytes each. override > 0
+// wins. The result is at least 1 and at most cpus; one job's worth of memory
+// is kept back for the rest of the system.
+func Jobs(memTotal uint64, cpus int, perJob uint64, override int) int {
+	if override > 0 {
+		return override
+	}
+	if cpus < 1 {
+		cpus = 1
+	}
+	if perJob == 0 {
+		return cpus
+	}
+	n := int(memTotal / perJob)
+	if n > 1 {
+		n-- // headroom for the engine, the linker and the rest of the system
+	}
+	if n > cpus {
+		n = cpus
+	}
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// ParseMemTotal reads MemTotal (in bytes) from the text of /proc/meminfo.
+func ParseMemTotal(meminfo string) (uint64, error) {
+	sc := bufio.NewScanner(strings.NewReader(meminfo))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 || f[0] != "MemTotal:" {
+			continue
+		}
+		kb, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/meminfo: MemTotal %q is not a number: %w", f[1], err)
+		}
+		if len(f) > 2 && f[2] != "kB" {
+			return 0, fmt.Errorf("/proc/meminfo: MemTotal unit %q, want kB", f[2])
+		}
+		return kb * 1024, nil
+	}
+	return 0, fmt.Errorf("/proc/meminfo: no MemTotal line; pass --jobs to set build parallelism by hand")
+}
+
+// ParseNproc reads the output of nproc.
+func ParseNproc(out string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("nproc printed %q, want a positive integer; pass --jobs to set build parallelism by hand", strings.TrimSpace(out))
+	}
+	return n, nil
+}
+
+// Parallelism is the job count for light and heavy compiles.
+type Parallelism struct {
+	Light int `json:"light"`
+	Heavy int `json:"heavy"`
+}
+
+// ParallelismFor derives both job counts for a machine; override > 0 sets both.
+func ParallelismFor(memTotal uint64, cpus, override int) Parallelism {
+	return Parallelism{
+		Light: Jobs(memTotal, cpus, LightJobBytes, override),
+		Heavy: Jobs(memTotal, cpus, HeavyJobBytes, override),
+	}
+}
+
+// For returns the job count for component c.
+func (p Parallelism) For(c Component) int {
+	if c.Heavy {
+		return p.Heavy
+	}
+	return p.Light
+}

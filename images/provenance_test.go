@@ -1,0 +1,111 @@
+package images
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./images -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden file; got:\n%s", path, got)
+	}
+}
+
+func testSpec() Spec {
+	return SmokeSpec("debian:sid", "sha256:1111111111111111111111111111111111111111111111111111111111111111", "b5600",
+		Source{Git: "https://github.com/ggml-org/llama.cpp", Commit: "d17a809ef0af09b16625e991a76f6fe80d9c332e"},
+		[]string{"llama-bench"})
+}
+
+func TestManifestAndLabelsGolden(t *testing.T) {
+	s := testSpec()
+	for _, tc := range []struct {
+		name  string
+		image string
+		ov    Overrides
+	}{
+		{"pinned", "llama-vulkan", nil},
+		{"override", "llama-cpu", Overrides{"llama.cpp": {Path: "./my-llama.cpp", Digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			im, err := s.Image(tc.image)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := ManifestFor(s, im, tc.ov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mj, err := m.JSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels, err := m.Labels()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lb strings.Builder
+			for _, k := range SortedKeys(labels) {
+				lb.WriteString(k + "=" + labels[k] + "\n")
+			}
+			golden(t, tc.name+".manifest.json", mj)
+			golden(t, tc.name+".labels.txt", []byte(lb.String()))
+
+			var back Manifest
+			if err := json.Unmarshal(mj, &back); err != nil || back.Schema != ManifestSchema {
+				t.Errorf("manifest does not round-trip: %v", err)
+			}
+			d, _ := m.Digest()
+			if labels[LabelPrefix+"manifest.digest"] != d || labels[LabelPrefix+"lock.digest"] != s.LockDigest {
+				t.Error("labels do not carry the manifest and lock digests")
+			}
+		})
+	}
+}
+
+func TestLabelsAreDeterministic(t *testing.T) {
+	s := testSpec()
+	im, _ := s.Image("llama-cpu")
+	m1, _ := ManifestFor(s, im, nil)
+	m2, _ := ManifestFor(s, im, nil)
+	l1, _ := m1.Labels()
+	l2, _ := m2.Labels()
+	if len(l1) != len(l2) {
+		t.Fatal("label sets differ")
+	}
+	for k := range l1 {
+		if l1[k] != l2[k] {
+			t.Errorf("label %s differs between identical builds: %q vs %q", k, l1[k], l2[k])
+		}
+	}
+}
+
+func TestOverrideChangesOnlyProvenanceOfThatComponent(t *testing.T) {
+	s := testSpec()
+	im, _ := s.Image("llama-vulkan")
+	plain, _ := ManifestFor(s, im, nil)
+	over, _ := ManifestFor(s, im, Overrides{"rocwmma": {Path: "./x", Digest: "sha256:3"}})
+	a, _ := plain.Digest()
+	b, _ := over.Digest()
+	if a != b {
+		t.Error("an override of a component the image does not carry changed its manifest")
+	}
+}
