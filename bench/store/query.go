@@ -37,14 +37,24 @@ type RunSummary struct {
 	Failed   int // cases not ok and not skipped
 }
 
-const runCols = "id, suite, target, started, finished, host, images, lock_digest"
+const runCols = "id, suite, target, started, finished, host, images, lock_digest, run_json"
 
 func scanRun(sc interface{ Scan(...any) error }) (bench.Run, error) {
 	var r bench.Run
-	var started, finished sql.NullString
+	var started, finished, runJ sql.NullString
 	var host, images string
-	if err := sc.Scan(&r.ID, &r.Suite, &r.Target, &started, &finished, &host, &images, &r.LockDigest); err != nil {
+	if err := sc.Scan(&r.ID, &r.Suite, &r.Target, &started, &finished, &host, &images, &r.LockDigest, &runJ); err != nil {
 		return r, err
+	}
+	if runJ.Valid && runJ.String != "" {
+		// The whole header as written: keeps fields added to bench.Run later.
+		id := r.ID
+		r = bench.Run{}
+		if err := json.Unmarshal([]byte(runJ.String), &r); err != nil {
+			return r, fmt.Errorf("run %s: header: %w", id, err)
+		}
+		r.Cases = nil
+		return r, nil
 	}
 	var err error
 	if r.Started, err = parseTime(started); err != nil {
@@ -219,7 +229,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
-  c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env
+  c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -232,12 +242,24 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	for rows.Next() {
 		var c bench.CaseResult
 		var runID, tool, status, argsJ, envJ string
-		var st, fin sql.NullString
+		var st, fin, caseJ sql.NullString
 		var vram, gtt, ram sql.NullFloat64
 		if err := rows.Scan(&runID, &c.ID, &tool, &c.Backend, &c.Model, &c.Image, &status, &c.ExitCode, &c.Error,
-			&st, &fin, &vram, &gtt, &ram, &c.StdoutLog, &c.StderrLog, &argsJ, &envJ); err != nil {
+			&st, &fin, &vram, &gtt, &ram, &c.StdoutLog, &c.StderrLog, &argsJ, &envJ, &caseJ); err != nil {
 			_ = rows.Close()
 			return nil, err
+		}
+		if caseJ.Valid && caseJ.String != "" {
+			// The whole case as written (results attach below): keeps
+			// fields added to bench.CaseResult later.
+			var full bench.CaseResult
+			if err := json.Unmarshal([]byte(caseJ.String), &full); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("run %s case %s: %w", runID, c.ID, err)
+			}
+			out[runID] = append(out[runID], full)
+			order = append(order, key{runID, full.ID})
+			continue
 		}
 		c.Tool, c.Status = bench.Tool(tool), bench.Status(status)
 		c.Started, _ = parseTime(st)

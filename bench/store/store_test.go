@@ -311,3 +311,42 @@ func TestReopenKeepsSchemaVersion(t *testing.T) {
 		t.Fatalf("opening garbage: err = %v, want an error naming the file", err)
 	}
 }
+
+// Fields added to bench.Run and bench.CaseResult after the schema survive a
+// round trip (whole header and case kept as JSON); rows written before that
+// column existed still load from the columns.
+func TestNewFieldsAndOldRows(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	run := testRun("r", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+	run.Models = map[string]bench.ModelInfo{"tiny": {Source: "tiny:q4_0", SHA256: []string{"ab"}, Bytes: 42}}
+	c := bench.CaseResult{ID: "c", Tool: bench.ToolLlamaBench, Status: bench.StatusOK, WallSec: 12.5, TimeoutSec: 600,
+		Devices: []string{"/dev/dri"}, GroupAdd: []string{"44"}, Notes: []string{"no /dev/kfd"},
+		Memory: bench.MemoryPeaks{GTTMiB: f64(100), ProcGTTMiB: f64(90)}, Llama: testfix.Llama(t, "bench.json")}
+	run.Cases = []bench.CaseResult{c}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, run) {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, run)
+	}
+	var wall, proc float64
+	if err := s.DB().QueryRow("SELECT wall_sec, proc_gtt_mib FROM cases").Scan(&wall, &proc); err != nil || wall != 12.5 || proc != 90 {
+		t.Fatalf("columns: %v %v %v", wall, proc, err)
+	}
+	if _, err := s.DB().Exec("UPDATE runs SET run_json = NULL; UPDATE cases SET case_json = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.ID != "r" || old.Images["hf/llama:vulkan"].Labels["io.haloforge.llama.cpp"] != "b6000" ||
+		len(old.Cases) != 1 || len(old.Cases[0].Llama) != 2 || *old.Cases[0].Memory.GTTMiB != 100 {
+		t.Fatalf("old-row load = %+v", old)
+	}
+}

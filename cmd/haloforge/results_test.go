@@ -14,9 +14,10 @@ import (
 )
 
 // runCLI runs the real command tree with args and returns stdout and the error.
-func runCLI(t *testing.T, args ...string) (string, error) {
+func runResultsCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	root := newRoot()
+	resetFlags(root) // subcommands are built once in init: clear flags from earlier calls
 	var out, errb bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errb)
@@ -73,11 +74,11 @@ func TestCompareExitCodes(t *testing.T) {
 		{"wobble", []string{"import", "--home", home, "--run", "wobble", "--backend", "cpu", scaledFixture(t, "bench-fa1.json", 0.99)}},
 	}
 	for _, s := range steps {
-		if _, err := runCLI(t, s.args...); err != nil {
+		if _, err := runResultsCLI(t, s.args...); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
 	}
-	out, err := runCLI(t, "compare", "--home", home, "base", "regressed")
+	out, err := runResultsCLI(t, "compare", "--home", home, "base", "regressed")
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitRegression {
 		t.Fatalf("halved throughput: err = %v, want exit %d\n%s", err, exitRegression, out)
@@ -85,17 +86,17 @@ func TestCompareExitCodes(t *testing.T) {
 	if !strings.Contains(out, "## Regressions (") || !strings.Contains(out, "-50.0 %") {
 		t.Errorf("compare output:\n%s", out)
 	}
-	out, err = runCLI(t, "compare", "--home", home, "base", "wobble", "--threshold", "5%")
+	out, err = runResultsCLI(t, "compare", "--home", home, "base", "wobble", "--threshold", "5%")
 	if err != nil {
 		t.Fatalf("1%% wobble: %v\n%s", err, out)
 	}
 	if !strings.Contains(out, "## Regressions (0)") {
 		t.Errorf("wobble flagged:\n%s", out)
 	}
-	if _, err := runCLI(t, "compare", "--home", home, "base", "nosuchrun"); err == nil || !strings.Contains(err.Error(), "NEW") {
+	if _, err := runResultsCLI(t, "compare", "--home", home, "base", "nosuchrun"); err == nil || !strings.Contains(err.Error(), "NEW") {
 		t.Errorf("unknown run: err = %v", err)
 	}
-	if _, err := runCLI(t, "compare", "--home", home, "base", "wobble", "--threshold", "five"); err == nil {
+	if _, err := runResultsCLI(t, "compare", "--home", home, "base", "wobble", "--threshold", "five"); err == nil {
 		t.Error("bad threshold accepted")
 	}
 }
@@ -108,18 +109,18 @@ func TestImportGarbledStoresNothing(t *testing.T) {
 	if err := os.WriteFile(bad, data[:len(data)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := runCLI(t, "import", "--home", home, "--run", "x", good, bad)
+	_, err := runResultsCLI(t, "import", "--home", home, "--run", "x", good, bad)
 	if err == nil || !strings.Contains(err.Error(), "cut.json") || !strings.Contains(err.Error(), "nothing was stored") {
 		t.Fatalf("err = %v, want an error naming cut.json", err)
 	}
 	if _, err := os.Stat(filepath.Join(home, "results.db")); err == nil {
-		out, _ := runCLI(t, "history", "--home", home)
+		out, _ := runResultsCLI(t, "history", "--home", home)
 		if strings.Contains(out, "x ") {
 			t.Fatalf("garbled import stored a run:\n%s", out)
 		}
 	}
 	// Report on a home without a database says what to do.
-	if _, err := runCLI(t, "report", "--home", t.TempDir()); err == nil || !strings.Contains(err.Error(), "haloforge import") {
+	if _, err := runResultsCLI(t, "report", "--home", t.TempDir()); err == nil || !strings.Contains(err.Error(), "haloforge import") {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -127,7 +128,7 @@ func TestImportGarbledStoresNothing(t *testing.T) {
 func TestReportFormats(t *testing.T) {
 	home := t.TempDir()
 	f := filepath.Join(testfix.Dir(), "bench-quant.jsonl")
-	if _, err := runCLI(t, "import", "--home", home, "--run", "q", "--backend", "cpu", f); err != nil {
+	if _, err := runResultsCLI(t, "import", "--home", home, "--run", "q", "--backend", "cpu", f); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct{ format, want string }{
@@ -137,13 +138,13 @@ func TestReportFormats(t *testing.T) {
 		{"html", "<!DOCTYPE html>"},
 	} {
 		t.Run(tt.format, func(t *testing.T) {
-			out, err := runCLI(t, "report", "--home", home, "latest", "--format", tt.format)
+			out, err := runResultsCLI(t, "report", "--home", home, "latest", "--format", tt.format)
 			if err != nil || !strings.Contains(out, tt.want) {
 				t.Fatalf("err=%v out=%.300s", err, out)
 			}
 		})
 	}
-	out, err := runCLI(t, "history", "--home", home, "--backend", "cpu", "--test", "pp512")
+	out, err := runResultsCLI(t, "history", "--home", home, "--backend", "cpu", "--test", "pp512")
 	if err != nil || !strings.Contains(out, "pp512 (t/s)") {
 		t.Fatalf("history: %v\n%s", err, out)
 	}
