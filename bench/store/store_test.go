@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -348,5 +349,57 @@ func TestNewFieldsAndOldRows(t *testing.T) {
 	if old.ID != "r" || old.Images["hf/llama:vulkan"].Labels["io.haloforge.llama.cpp"] != "b6000" ||
 		len(old.Cases) != 1 || len(old.Cases[0].Llama) != 2 || *old.Cases[0].Memory.GTTMiB != 100 {
 		t.Fatalf("old-row load = %+v", old)
+	}
+}
+
+// Two handles on one file (the runner writing, a report reading) never see
+// "database is locked": WAL, a busy timeout and immediate write transactions.
+func TestConcurrentHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "results.db")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close() }()
+	if err := a.PutRun(ctx, testRun("r", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	recs := testfix.Llama(t, "bench.json")
+	errs := make(chan error, 3)
+	for w, s := range []*Store{a, b} {
+		go func(w int, s *Store) {
+			for i := 0; i < 40; i++ {
+				c := bench.CaseResult{ID: fmt.Sprintf("w%d-%d", w, i), Tool: bench.ToolLlamaBench, Status: bench.StatusOK, Llama: recs}
+				if err := s.PutCase(ctx, "r", c); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w, s)
+	}
+	go func() {
+		for i := 0; i < 40; i++ {
+			if _, err := b.Run(ctx, "r"); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := a.Run(ctx, "r")
+	if err != nil || len(got.Cases) != 80 {
+		t.Fatalf("%d cases, %v", len(got.Cases), err)
 	}
 }
