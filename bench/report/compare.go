@@ -390,6 +390,9 @@ func (c Comparison) Markdown(out io.Writer) error {
 	c2 := Comparison{Deltas: sorted}
 	section("Regressions", c2.Regressions())
 	section("Improvements", c2.Improvements())
+	if inc := c2.only(Noise); len(inc) > 0 {
+		section("Inconclusive: beyond the threshold but within run-to-run spread", inc)
+	}
 	section("All cases", sorted)
 	return w.Flush()
 }
