@@ -90,13 +90,30 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 		bc.Color = paletteAt(i)
 		bc.LineStyle.Width = 0
 		p.Add(bc)
+		if c.Stat.Std > 0 {
+			// ± one standard deviation, in a grey no palette colour uses.
+			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
+			if err == nil {
+				eb.LineStyle.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
+				eb.LineStyle.Width = vg.Points(1.5)
+				p.Add(eb)
+			}
+		}
 		drawn++
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3 // keep edge bars off the axes
 	p.X.Tick.Label.Rotation = 0.25
 	p.X.Tick.Label.XAlign = draw.XRight
 	return p, drawn > 0
 }
+
+// errPoint is one bar's mean ± std for plotter.NewYErrorBars.
+type errPoint struct{ x, y, e float64 }
+
+func (p errPoint) Len() int                      { return 1 }
+func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
+func (p errPoint) YError(int) (float64, float64) { return p.e, p.e }
 
 type depthKey struct {
 	model string
@@ -219,6 +236,7 @@ func memoryFigure(m ModelSection) (*plot.Plot, bool) {
 	p.Legend.Add("VRAM", bv)
 	p.Legend.Add("GTT", bg)
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	p.X.Tick.Label.Rotation = 0.25
 	p.X.Tick.Label.XAlign = draw.XRight
 	return p, true
