@@ -291,6 +291,7 @@ type htmlTable struct {
 type htmlModel struct {
 	Name   string
 	Tables []htmlTable
+	Notes  []string
 }
 
 type htmlFig struct {
@@ -381,6 +382,12 @@ func (r Report) HTML(w io.Writer, run bench.Run) error {
 				_, _ = fmt.Fprintln(b)
 			}
 		})
+		for _, t := range m.Tables {
+			if overPeak(t) {
+				hm.Notes = append(hm.Notes, overPeakNote)
+				break
+			}
+		}
 		page.Models = append(page.Models, hm)
 	}
 	if len(r.Mamf) > 0 || len(r.Bandwidth) > 0 {
@@ -443,6 +450,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; background:
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.3em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
 p.meta { color: #555; }
+p.note { color: #555; font-size: 0.85em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; }
 th { background: #f2f2f2; }
@@ -466,6 +474,7 @@ figcaption { font-size: 0.85em; color: #555; text-align: center; }
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if .Bad}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
+{{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{end}}
 {{with .Mamf}}<h2>Matmul (mamf-finder)</h2>
 <table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
