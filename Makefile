@@ -63,3 +63,15 @@ test: ## the test command (CI): set up the host, smoke image, go vet, every test
 
 smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
 	$(BIN) image smoke
+
+# --- results: store, reports, compare, history (helper "results") ---
+.PHONY: test-browser bench-report fuzz-results
+test-browser: ## open the HTML report in headless Chromium and check the plots render (apt-get install chromium)
+	HALOFORGE_REQUIRE_BROWSER=1 $(GO) test ./bench/report -run '^TestHTMLInBrowser$$' -v
+
+bench-report: ## BenchmarkReport10k: load + render a 10,000-case run from SQLite (goal < 2 s/op)
+	$(GO) test ./bench/report -run '^$$' -bench '^BenchmarkReport10k$$' -benchtime 3x -benchmem
+
+fuzz-results: ## fuzz import detection and llama-bench argv reading (FUZZTIME=30s each)
+	$(GO) test ./bench/ingest -run '^$$' -fuzz '^FuzzCase$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./bench/report -run '^$$' -fuzz '^FuzzArgsConfig$$' -fuzztime $(or $(FUZZTIME),30s)
