@@ -21,3 +21,18 @@ vet: ## go vet
 lint: vet ## gofmt check, go vet, golangci-lint v2
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	golangci-lint run ./...
+
+# --- recipes, lock and plan (helper "recipes") ---
+.PHONY: plan lock lock-check fuzz-recipes
+plan: ## print the build plan for gfx1151 (TARGET=gfx1100 for another GPU)
+	$(GO) run ./cmd/haloforge plan --recipes recipes --target $(or $(TARGET),gfx1151)
+
+lock: ## rewrite stack.lock from recipes/ after editing a pin
+	$(GO) run ./cmd/haloforge lock --recipes recipes
+
+lock-check: ## fail if stack.lock disagrees with recipes/
+	$(GO) run ./cmd/haloforge lock --check --recipes recipes
+
+fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)

@@ -46,6 +46,8 @@ type Run struct {
 	Host     HostFacts `json:"host"`
 	// Images used by the run's cases, keyed by image reference.
 	Images map[string]ImageInfo `json:"images,omitempty"`
+	// Models used by the run's cases, keyed by the suite's model name.
+	Models map[string]ModelInfo `json:"models,omitempty"`
 	// LockDigest is the sha256 of the stack.lock the images were built from, if known.
 	LockDigest string       `json:"lock_digest,omitempty"`
 	Cases      []CaseResult `json:"cases"`
@@ -68,6 +70,16 @@ type CaseResult struct {
 	Memory    MemoryPeaks       `json:"memory"`
 	StdoutLog string            `json:"stdout_log,omitempty"` // path relative to the run directory
 	StderrLog string            `json:"stderr_log,omitempty"`
+	// WallSec is the container's run time (start to exit) in seconds.
+	WallSec float64 `json:"wall_sec,omitempty"`
+	// TimeoutSec is the case's time limit in seconds.
+	TimeoutSec float64 `json:"timeout_sec,omitempty"`
+	// Devices are the host device nodes passed to the container.
+	Devices []string `json:"devices,omitempty"`
+	// GroupAdd are the supplementary group ids (the host's video and render).
+	GroupAdd []string `json:"group_add,omitempty"`
+	// Notes are facts about how the case ran (absent devices, OOM kill, ...).
+	Notes []string `json:"notes,omitempty"`
 
 	Llama     []llamabench.Record `json:"llama,omitempty"`
 	Mamf      *mamf.Result        `json:"mamf,omitempty"`
@@ -81,6 +93,11 @@ type MemoryPeaks struct {
 	VRAMMiB *float64 `json:"vram_mib"`
 	GTTMiB  *float64 `json:"gtt_mib"`
 	RAMMiB  *float64 `json:"ram_mib"`
+	// ProcVRAMMiB and ProcGTTMiB are the case process's own peak VRAM and
+	// GTT from /proc/PID/fdinfo drm-memory-* (absolute, not deltas); nil
+	// when the runner gave no PID or the kernel has no fdinfo accounting.
+	ProcVRAMMiB *float64 `json:"proc_vram_mib,omitempty"`
+	ProcGTTMiB  *float64 `json:"proc_gtt_mib,omitempty"`
 }
 
 // HostFacts is the provenance of the machine a run happened on, as gathered
@@ -95,6 +112,15 @@ type HostFacts struct {
 	DockerVersion string            `json:"docker_version,omitempty"`
 	KernelCmdline string            `json:"kernel_cmdline,omitempty"`
 	Extra         map[string]string `json:"extra,omitempty"` // TTM/GTT limits, amd_iommu, Mesa, ...
+}
+
+// ModelInfo is the provenance of a model: where it came from and the
+// sha256 of each file as verified before the run.
+type ModelInfo struct {
+	Source string   `json:"source"`          // "hf:owner/repo@rev", "tiny:q4_0" or "path:/abs/file.gguf"
+	Files  []string `json:"files,omitempty"` // paths as the container sees them
+	SHA256 []string `json:"sha256,omitempty"`
+	Bytes  int64    `json:"bytes,omitempty"`
 }
 
 // ImageInfo is the provenance of a runtime image, read from its OCI labels.

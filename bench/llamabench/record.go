@@ -1,6 +1,16 @@
 // Package llamabench parses every output format of llama.cpp's llama-bench
 // (json, jsonl, csv, md, sql) across schema generations, keeping unknown
 // fields verbatim.
+//
+// Schema generations handled (see tools/llama-bench/llama-bench.cpp upstream):
+//   - mid-2025 builds: flash_attn is a JSON bool, use_mmap is present and
+//     n_cpu_moe, devices, load_mode, no_host, fit_* are absent;
+//   - current builds: flash_attn is an int (-1 auto, 0 off, 1 on) and the
+//     newer fields are present.
+//
+// Truncated or garbled output is an error naming the input and line; no
+// number is ever invented. Markdown carries only a subset of the fields:
+// what it lacks is listed in Record.Absent.
 package llamabench
 
 import "fmt"
@@ -8,9 +18,10 @@ import "fmt"
 // Record is one llama-bench test (one JSON object / CSV row / SQL row / md row).
 //
 // Typed fields hold what haloforge computes with. Fields holds every field the
-// tool printed, known or not, under llama-bench's own names, with values as
-// decoded JSON (string, float64, bool, []any) so nothing is dropped and the
-// store can write llama-bench's own columns.
+// tool printed, known or not, under llama-bench's own names, so nothing is
+// dropped and the store can write llama-bench's own columns. Values are as the
+// format carried them: decoded JSON (string, float64, bool, []any) for json
+// and jsonl, the printed text (string) for csv, sql and md.
 type Record struct {
 	BuildCommit  string `json:"build_commit"`
 	BuildNumber  int    `json:"build_number"`
@@ -43,6 +54,26 @@ type Record struct {
 	Fields map[string]any `json:"fields,omitempty"`
 	// Order is the order fields appeared in, for faithful re-emission.
 	Order []string `json:"order,omitempty"`
+
+	// Format is the output format the record was parsed from.
+	Format Format `json:"format,omitempty"`
+	// Absent lists the typed fields above that the output did not carry
+	// (markdown prints only a few columns; older builds lack newer fields).
+	// Their typed values are zero and must be shown as "not available".
+	Absent []string `json:"absent,omitempty"`
+	// Rounded lists typed fields derived from rounded display text
+	// (markdown's "10.51 MiB" size and "5.51 M" params).
+	Rounded []string `json:"rounded,omitempty"`
+}
+
+// Has reports whether the output carried the named typed field.
+func (r Record) Has(field string) bool {
+	for _, a := range r.Absent {
+		if a == field {
+			return false
+		}
+	}
+	return true
 }
 
 // Label is the test label llama-bench prints in markdown: pp512, tg128,

@@ -1,5 +1,12 @@
 // Package mamf parses the output of mamf-finder (stas00/ml-engineering's
-// maximum achievable matmul FLOPS finder).
+// maximum achievable matmul FLOPS finder, compute/accelerator/benchmarks).
+//
+// A finished sweep ends with a "Tried N shapes => the best outcomes were:"
+// block (mean, median and max lines, geomean in newer versions) and an
+// "Elapsed time:" line; Parse returns it as a Result. An output without that
+// block (a killed run) is an error wrapping ErrTruncated; the best values
+// seen in its progress lines are available from the error as a Progress,
+// clearly marked partial, never as a Result.
 package mamf
 
 import "time"
@@ -14,13 +21,30 @@ type Shape struct {
 
 // Result is a finished mamf-finder sweep.
 type Result struct {
-	Dtype   string        `json:"dtype"`            // e.g. torch.bfloat16
-	Device  string        `json:"device,omitempty"` // name='...' from device properties
-	Torch   string        `json:"torch,omitempty"`  // torch=... version
-	Shapes  int           `json:"shapes"`           // "Tried N shapes"
-	Mean    Shape         `json:"mean"`
-	Median  Shape         `json:"median"`
-	Max     Shape         `json:"max"`
-	Geomean *Shape        `json:"geomean,omitempty"` // newer versions only
-	Elapsed time.Duration `json:"elapsed"`
+	Dtype   string `json:"dtype"`             // e.g. torch.bfloat16
+	Device  string `json:"device,omitempty"`  // name='...' from device properties
+	Arch    string `json:"arch,omitempty"`    // gcnArchName='...' on ROCm, e.g. gfx1151
+	Torch   string `json:"torch,omitempty"`   // torch=... version
+	Version int    `json:"version,omitempty"` // "benchmark version: N"
+	Shapes  int    `json:"shapes"`            // "Tried N shapes"
+	Mean    Shape  `json:"mean"`
+	Median  Shape  `json:"median"`
+	Max     Shape  `json:"max"`
+	// GeomeanTFLOPS is the geometric mean over all shapes tried (newer
+	// versions only: "geomean:" or "geometric mean:").
+	GeomeanTFLOPS *float64 `json:"geomean_tflops,omitempty"`
+	// Interrupted is set when the sweep was stopped early with Ctrl-C
+	// (mamf-finder then still prints the best outcomes so far).
+	Interrupted bool          `json:"interrupted,omitempty"`
+	Elapsed     time.Duration `json:"elapsed"`
+}
+
+// Progress is what a sweep's progress lines show so far. It is partial data
+// from an unfinished run and must be labelled as such wherever shown.
+type Progress struct {
+	Partial bool  `json:"partial"` // always true
+	Done    int   `json:"done"`    // progress lines seen
+	Mean    Shape `json:"mean"`    // best mean so far and its shape
+	Median  Shape `json:"median"`
+	Max     Shape `json:"max"`
 }

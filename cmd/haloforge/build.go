@@ -69,8 +69,8 @@ Examples:
 	return c
 }
 
-// parseSources splits NAME=DIR flags.
-func parseSources(flags []string) (map[string]string, error) {
+// parseSourceDirs splits NAME=DIR flags.
+func parseSourceDirs(flags []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, s := range flags {
 		name, dir, ok := strings.Cut(s, "=")
@@ -93,7 +93,7 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	srcs, err := parseSources(o.sources)
+	srcs, err := parseSourceDirs(o.sources)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ Typical session:
   haloforge bench --suite smoke         # run a suite, print the results table
   haloforge report latest               # the tables again, or --html for plots
   haloforge compare BASE NEW            # regression verdicts between two runs`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

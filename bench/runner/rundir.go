@@ -1,0 +1,227 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/suite"
+)
+
+// Files of a run directory (see bench.Home for the layout).
+const (
+	runFile   = "run.json"   // bench.Run header, Cases empty; Finished set at the end
+	planFile  = "plan.json"  // the expanded cases, so --resume runs exactly the same ones
+	suiteFile = "suite.yaml" // the suite file as given, for provenance
+	casesDir  = "cases"
+	logsDir   = "logs"
+)
+
+// ErrNoUnfinished is returned by LatestUnfinished when every run finished.
+var ErrNoUnfinished = errors.New("no unfinished run to resume")
+
+// RunDir is one run's directory: header, plan, one file per finished case
+// and the logs of every case. Every file is written atomically.
+type RunDir struct {
+	Path string
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the same
+// directory, fsynced and renamed over path, then fsyncs the directory: a
+// reader (or a resume after kill -9) sees the old file or the new one, never
+// a torn one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// NewRunID names a run by its UTC start time and suite.
+func NewRunID(now time.Time, suiteName string) string {
+	return now.UTC().Format("20060102-150405") + "-" + suiteName
+}
+
+// CreateRun makes the directory of a new run and writes its header, plan and
+// suite. If the id is taken (two runs in one second) a numeric suffix is added.
+func CreateRun(home string, run *bench.Run, raw []byte, cases []suite.Case) (*RunDir, error) {
+	base := run.ID
+	for i := 2; ; i++ {
+		dir := bench.RunDir(home, run.ID)
+		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+			return nil, fmt.Errorf("create runs directory: %w", err)
+		}
+		err := os.Mkdir(dir, 0o755)
+		if errors.Is(err, os.ErrExist) {
+			run.ID = fmt.Sprintf("%s-%d", base, i)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+		d := &RunDir{Path: dir}
+		for _, sub := range []string{casesDir, logsDir} {
+			if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		if err := WriteFileAtomic(filepath.Join(dir, suiteFile), raw); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(filepath.Join(dir, planFile), cases); err != nil {
+			return nil, err
+		}
+		return d, d.WriteHeader(*run)
+	}
+}
+
+// OpenRun opens an existing run for resuming.
+func OpenRun(home, id string) (*RunDir, bench.Run, []suite.Case, error) {
+	d := &RunDir{Path: bench.RunDir(home, id)}
+	var run bench.Run
+	if err := readJSON(filepath.Join(d.Path, runFile), &run); err != nil {
+		return nil, run, nil, fmt.Errorf("run %s: %w (list runs under %s)", id, err, filepath.Join(home, "runs"))
+	}
+	var cases []suite.Case
+	if err := readJSON(filepath.Join(d.Path, planFile), &cases); err != nil {
+		return nil, run, nil, fmt.Errorf("run %s: %w", id, err)
+	}
+	return d, run, cases, nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// LatestUnfinished returns the id of the most recently started run that has
+// no finish time.
+func LatestUnfinished(home string) (string, error) {
+	ents, err := os.ReadDir(filepath.Join(home, "runs"))
+	if err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	var best string
+	var bestT time.Time
+	for _, e := range ents {
+		var run bench.Run
+		if !e.IsDir() || readJSON(filepath.Join(home, "runs", e.Name(), runFile), &run) != nil {
+			continue
+		}
+		if run.Finished.IsZero() && (best == "" || run.Started.After(bestT)) {
+			best, bestT = run.ID, run.Started
+		}
+	}
+	if best == "" {
+		return "", ErrNoUnfinished
+	}
+	return best, nil
+}
+
+// WriteHeader writes run.json (without cases).
+func (d *RunDir) WriteHeader(run bench.Run) error {
+	run.Cases = nil
+	return writeJSON(filepath.Join(d.Path, runFile), run)
+}
+
+// caseName is the file name stem of a case: its index and slug.
+func caseName(c suite.Case) string { return fmt.Sprintf("%03d-%s", c.Index, c.Slug()) }
+
+// LogPaths are the stdout and stderr log paths of a case, relative to the run directory.
+func LogPaths(c suite.Case) (stdout, stderr string) {
+	n := caseName(c)
+	return filepath.Join(logsDir, n+".stdout.log"), filepath.Join(logsDir, n+".stderr.log")
+}
+
+// WriteCase records a finished case atomically.
+func (d *RunDir) WriteCase(c suite.Case, r bench.CaseResult) error {
+	return writeJSON(filepath.Join(d.Path, casesDir, caseName(c)+".json"), r)
+}
+
+// Results returns the recorded results by case index. Temporary files of an
+// interrupted write are removed.
+func (d *RunDir) Results() (map[int]bench.CaseResult, error) {
+	dir := filepath.Join(d.Path, casesDir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bench.CaseResult{}
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") {
+			_ = os.Remove(filepath.Join(dir, name))
+			continue
+		}
+		idx, _, ok := strings.Cut(name, "-")
+		n, err := strconv.Atoi(idx)
+		if !ok || err != nil || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		var r bench.CaseResult
+		if err := readJSON(filepath.Join(dir, name), &r); err != nil {
+			return nil, fmt.Errorf("case file corrupt (remove it to rerun that case): %w", err)
+		}
+		if _, dup := out[n]; dup {
+			return nil, fmt.Errorf("two result files for case %d in %s: remove the stale one", n, dir)
+		}
+		out[n] = r
+	}
+	return out, nil
+}
+
+// Ordered returns results in case order.
+func Ordered(m map[int]bench.CaseResult) []bench.CaseResult {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	out := make([]bench.CaseResult, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
+}

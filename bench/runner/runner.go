@@ -1,0 +1,538 @@
+// Package runner runs a suite's cases in containers through the Docker
+// Engine API: one container per case with only the devices its backend needs
+// (HIP: /dev/kfd and /dev/dri; Vulkan: /dev/dri; CPU: none) and that exist on
+// the host, the host's own video and render group ids, seccomp unconfined,
+// ipc host, never privileged, and the model cache mounted read-only. It
+// enforces per-case time limits (a case over its limit is killed and
+// recorded as a hang), saves every case's stdout and stderr, writes each
+// result atomically as it finishes, and resumes an interrupted run without
+// rerunning, losing or duplicating a completed case.
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/mamf"
+	"github.com/haloforge/haloforge/bench/rbt"
+	"github.com/haloforge/haloforge/bench/suite"
+)
+
+// Labels put on every case container.
+const (
+	LabelRun  = "org.haloforge.run"
+	LabelCase = "org.haloforge.case"
+)
+
+// Recorder stores runs and cases as they finish (the results store). Writes
+// must be idempotent upserts: a resumed run writes its header again.
+type Recorder interface {
+	PutRun(ctx context.Context, run bench.Run) error
+	PutCase(ctx context.Context, runID string, c bench.CaseResult) error
+}
+
+// MemorySampler samples VRAM, GTT and RAM during one case and returns the
+// peaks over the values before the case. Fields it cannot read stay nil.
+type MemorySampler interface {
+	Start(ctx context.Context) error
+	Stop() bench.MemoryPeaks
+}
+
+// Prober checks that the GPU still answers (after a hang) before the next
+// GPU case. It returns a note for the log, and an error when the GPU is gone.
+type Prober interface {
+	Probe(ctx context.Context, c suite.Case) (note string, err error)
+}
+
+// Parser turns a finished case's output into results on r. It must fail on
+// truncated or garbled output rather than invent numbers.
+type Parser func(c suite.Case, stdout, stderr []byte, r *bench.CaseResult) error
+
+// Runner executes cases. Docker and Home are required; the rest is optional.
+type Runner struct {
+	Docker Docker
+	Home   string
+	// Binds are extra bind mounts for every case container ("src:dst:ro"),
+	// normally the model cache at suite.ModelMount.
+	Binds []string
+	// NamePrefix prefixes container names (default "haloforge-").
+	NamePrefix string
+	Host       Host
+	Recorder   Recorder
+	NewSampler func() MemorySampler
+	Prober     Prober
+	Parse      Parser
+	Progress   Progress
+	Now        func() time.Time
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// Start creates a new run of cases and executes it. run carries the suite
+// name, target, host facts and images; its ID and Started are set here.
+func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []suite.Case) (*bench.Run, error) {
+	run.Started = r.now().UTC()
+	if run.ID == "" {
+		run.ID = NewRunID(run.Started, run.Suite)
+	}
+	d, err := CreateRun(r.Home, &run, raw, cases)
+	if err != nil {
+		return nil, err
+	}
+	return r.execute(ctx, d, &run, cases)
+}
+
+// Resume continues an unfinished run: completed cases are kept, the rest
+// (including one that was in flight when the runner died) run now.
+func (r *Runner) Resume(ctx context.Context, id string) (*bench.Run, error) {
+	d, run, cases, err := OpenRun(r.Home, id)
+	if err != nil {
+		return nil, err
+	}
+	if !run.Finished.IsZero() {
+		return nil, fmt.Errorf("run %s already finished at %s: nothing to resume", id, run.Finished.Format(time.RFC3339))
+	}
+	// A killed runner leaves its case container running: remove it.
+	if err := r.removeLeftovers(ctx, run.ID); err != nil {
+		return nil, err
+	}
+	return r.execute(ctx, d, &run, cases)
+}
+
+func (r *Runner) removeLeftovers(ctx context.Context, runID string) error {
+	list, err := r.Docker.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelRun+"="+runID)})
+	if err != nil {
+		return fmt.Errorf("list containers of run %s: %w", runID, err)
+	}
+	for _, c := range list.Items {
+		if _, err := r.Docker.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+			return fmt.Errorf("remove leftover container %s of run %s: %w", c.ID, runID, err)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) progress() Progress {
+	if r.Progress == nil {
+		return nopProgress{}
+	}
+	return r.Progress
+}
+
+func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases []suite.Case) (*bench.Run, error) {
+	done, err := d.Results()
+	if err != nil {
+		return nil, err
+	}
+	if r.Recorder != nil {
+		if err := r.Recorder.PutRun(ctx, *run); err != nil {
+			return nil, fmt.Errorf("results store: %w", err)
+		}
+		for _, i := range slices.Sorted(maps.Keys(done)) {
+			if err := r.Recorder.PutCase(ctx, run.ID, done[i]); err != nil {
+				return nil, fmt.Errorf("results store: %w", err)
+			}
+		}
+	}
+	p := r.progress()
+	completed := 0
+	for _, c := range cases {
+		if res, ok := done[c.Index]; ok && res.Status != bench.StatusSkipped {
+			completed++
+		}
+	}
+	p.Begin(run.ID, len(cases), completed)
+	defer p.End()
+
+	gpuSuspect := false // a GPU case hung: probe before the next GPU case
+	var gpuDead error
+	for _, c := range cases {
+		if res, ok := done[c.Index]; ok && res.Status != bench.StatusSkipped {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p.CaseStart(c)
+		var res bench.CaseResult
+		switch {
+		case c.GPU && gpuDead != nil:
+			res = r.skipped(c, fmt.Sprintf("not run: %v", gpuDead))
+		default:
+			if c.GPU && gpuSuspect {
+				gpuSuspect = false
+				note, err := r.probe(ctx, c)
+				if note != "" {
+					p.Note(note)
+				}
+				if err != nil {
+					gpuDead = fmt.Errorf("GPU did not answer after a hang (%w): reboot the host, then haloforge bench --resume %s", err, run.ID)
+					res = r.skipped(c, fmt.Sprintf("not run: %v", gpuDead))
+					break
+				}
+			}
+			res, err = r.runCase(ctx, d, run.ID, c)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if res.Status == bench.StatusHang && c.GPU {
+			gpuSuspect = true
+		}
+		if err := d.WriteCase(c, res); err != nil {
+			return nil, err
+		}
+		if r.Recorder != nil {
+			if err := r.Recorder.PutCase(ctx, run.ID, res); err != nil {
+				return nil, fmt.Errorf("results store: %w", err)
+			}
+		}
+		done[c.Index] = res
+		p.CaseDone(c, res)
+	}
+	run.Finished = r.now().UTC()
+	if err := d.WriteHeader(*run); err != nil {
+		return nil, err
+	}
+	run.Cases = Ordered(done)
+	if r.Recorder != nil {
+		if err := r.Recorder.PutRun(ctx, *run); err != nil {
+			return nil, fmt.Errorf("results store: %w", err)
+		}
+	}
+	return run, nil
+}
+
+func (r *Runner) probe(ctx context.Context, c suite.Case) (string, error) {
+	if r.Prober != nil {
+		return r.Prober.Probe(ctx, c)
+	}
+	return DeviceProber{Runner: r}.Probe(ctx, c)
+}
+
+func baseResult(c suite.Case) bench.CaseResult {
+	return bench.CaseResult{
+		ID: c.ID, Tool: c.Tool, Backend: c.Backend, Model: c.Model, Image: c.Image,
+		Args: c.Argv, Env: c.Env, TimeoutSec: c.Timeout.Seconds(),
+	}
+}
+
+func (r *Runner) skipped(c suite.Case, why string) bench.CaseResult {
+	res := baseResult(c)
+	res.Status = bench.StatusSkipped
+	res.Error = why
+	res.Started = r.now().UTC()
+	res.Finished = res.Started
+	return res
+}
+
+// containerSpec builds the container for a case.
+func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCreateOptions, []string, []string, error) {
+	devs, notes := r.Host.Devices(c.Devices)
+	gids, err := r.Host.GroupIDs()
+	if err != nil {
+		return client.ContainerCreateOptions{}, nil, nil, err
+	}
+	var mappings []container.DeviceMapping
+	for _, d := range devs {
+		mappings = append(mappings, container.DeviceMapping{PathOnHost: d, PathInContainer: d, CgroupPermissions: "rwm"})
+	}
+	if c.Backend == "vulkan" && !slices.Contains(devs, "/dev/dri") {
+		notes = append(notes, "no /dev/dri: Vulkan can only use a CPU implementation (Mesa lavapipe), which needs no device")
+	}
+	env := make([]string, 0, len(c.Env))
+	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
+		env = append(env, k+"="+c.Env[k])
+	}
+	prefix := r.NamePrefix
+	if prefix == "" {
+		prefix = "haloforge-"
+	}
+	opts := client.ContainerCreateOptions{
+		Name: fmt.Sprintf("%s%s-%03d", prefix, runID, c.Index),
+		Config: &container.Config{
+			Image:      c.Image,
+			Entrypoint: c.Argv[:1],
+			Cmd:        c.Argv[1:],
+			Env:        env,
+			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID},
+		},
+		HostConfig: &container.HostConfig{
+			Binds:       r.Binds,
+			NetworkMode: "none",
+			IpcMode:     container.IPCModeHost,
+			SecurityOpt: []string{"seccomp=unconfined"},
+			GroupAdd:    gids,
+			Privileged:  false,
+			Resources:   container.Resources{Devices: mappings},
+		},
+	}
+	return opts, devs, notes, nil
+}
+
+// runCase runs one case in a fresh container. It returns an error only when
+// the run must stop (context cancelled, run directory unwritable); every
+// failure of the case itself is a result.
+func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.Case) (bench.CaseResult, error) {
+	res := baseResult(c)
+	res.StdoutLog, res.StderrLog = LogPaths(c)
+	fail := func(status bench.Status, format string, a ...any) (bench.CaseResult, error) {
+		res.Status = status
+		res.Error = fmt.Sprintf(format, a...)
+		if res.Started.IsZero() {
+			res.Started = r.now().UTC()
+		}
+		res.Finished = r.now().UTC()
+		return res, nil
+	}
+	if len(c.Argv) == 0 {
+		return fail(bench.StatusError, "case has no command")
+	}
+	opts, devs, notes, err := r.containerSpec(runID, c)
+	if err != nil {
+		return fail(bench.StatusError, "%v", err)
+	}
+	res.Devices, res.Notes = devs, notes
+	res.GroupAdd = opts.HostConfig.GroupAdd
+
+	// Remove a container of the same name left by an earlier attempt.
+	_, _ = r.Docker.ContainerRemove(ctx, opts.Name, client.ContainerRemoveOptions{Force: true})
+	created, err := r.Docker.ContainerCreate(ctx, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return fail(bench.StatusError, "create container from image %s: %v (build or pull the image, see haloforge image --help)", c.Image, err)
+	}
+	id := created.ID
+	defer func() {
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_, _ = r.Docker.ContainerRemove(rmCtx, id, client.ContainerRemoveOptions{Force: true})
+	}()
+
+	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWait()
+	wait := r.Docker.ContainerWait(waitCtx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+
+	var sampler MemorySampler
+	if r.NewSampler != nil {
+		sampler = r.NewSampler()
+		if err := sampler.Start(ctx); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("memory sampler did not start: %v", err))
+			sampler = nil
+		}
+	}
+	res.Started = r.now().UTC()
+	if _, err := r.Docker.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+		if sampler != nil {
+			sampler.Stop()
+		}
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
+		return fail(bench.StatusError, "start container: %v", err)
+	}
+	timer := time.NewTimer(c.Timeout)
+	defer timer.Stop()
+	hung := false
+	exit := -1
+	var waitErr error
+	select {
+	case w := <-wait.Result:
+		exit = int(w.StatusCode)
+		if w.Error != nil && w.Error.Message != "" {
+			waitErr = errors.New(w.Error.Message)
+		}
+	case waitErr = <-wait.Error:
+	case <-timer.C:
+		hung = true
+	case <-ctx.Done():
+		killCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_, _ = r.Docker.ContainerKill(killCtx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+		cancel()
+		if sampler != nil {
+			sampler.Stop()
+		}
+		return res, ctx.Err()
+	}
+	if hung {
+		if _, err := r.Docker.ContainerKill(context.WithoutCancel(ctx), id, client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("kill after time limit: %v", err))
+		}
+		select {
+		case w := <-wait.Result:
+			exit = int(w.StatusCode)
+		case <-wait.Error:
+		case <-time.After(time.Minute):
+			res.Notes = append(res.Notes, "container did not exit within 1 min of SIGKILL")
+		}
+	}
+	res.Finished = r.now().UTC()
+	res.WallSec = res.Finished.Sub(res.Started).Seconds()
+	if sampler != nil {
+		res.Memory = sampler.Stop()
+	}
+	res.ExitCode = exit
+
+	stdout, stderr, logErr := r.saveLogs(context.WithoutCancel(ctx), d, id, res.StdoutLog, res.StderrLog)
+	if logErr != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("logs: %v", logErr))
+	}
+	if ins, err := r.Docker.ContainerInspect(context.WithoutCancel(ctx), id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil && ins.Container.State.OOMKilled {
+		res.Notes = append(res.Notes, "killed by the kernel OOM killer")
+	}
+	switch {
+	case hung:
+		res.Status = bench.StatusHang
+		res.Error = fmt.Sprintf("exceeded its time limit of %s: container killed (see %s)", c.Timeout, res.StderrLog)
+	case waitErr != nil:
+		res.Status = bench.StatusError
+		res.Error = fmt.Sprintf("waiting for container: %v", waitErr)
+	case exit != 0:
+		res.Status = bench.StatusCrash
+		res.Error = fmt.Sprintf("exited with code %d: %s", exit, lastLine(stderr))
+	default:
+		parse := r.Parse
+		if parse == nil {
+			parse = ParseOutput
+		}
+		if err := parse(c, stdout, stderr, &res); err != nil {
+			res.Status = bench.StatusError
+			res.Error = fmt.Sprintf("output not understood: %v (see %s)", err, res.StdoutLog)
+		} else {
+			res.Status = bench.StatusOK
+		}
+	}
+	return res, nil
+}
+
+// saveLogs copies the container's demultiplexed stdout and stderr into the
+// run's log files and returns their contents.
+func (r *Runner) saveLogs(ctx context.Context, d *RunDir, id, outRel, errRel string) ([]byte, []byte, error) {
+	var out, errb bytes.Buffer
+	rc, err := r.Docker.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err == nil {
+		_, err = stdcopy.StdCopy(&out, &errb, rc)
+		_ = rc.Close()
+	}
+	for _, f := range []struct {
+		rel string
+		b   []byte
+	}{{outRel, out.Bytes()}, {errRel, errb.Bytes()}} {
+		if werr := WriteFileAtomic(filepath.Join(d.Path, f.rel), f.b); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	return out.Bytes(), errb.Bytes(), err
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" {
+			if len(l) > 300 {
+				l = l[:300] + "..."
+			}
+			return l
+		}
+	}
+	return "no output on stderr"
+}
+
+// ParseOutput is the default Parser: llama-bench output in any of its
+// formats (stdout, and a second copy on stderr with -oe), mamf-finder and
+// rocm_bandwidth_test stdout. Truncated or garbled output is an error.
+func ParseOutput(c suite.Case, stdout, stderr []byte, r *bench.CaseResult) error {
+	switch c.Tool {
+	case bench.ToolLlamaBench:
+		recs, err := llamabench.ParseOutputs(c.ID+" stdout", stdout, c.ID+" stderr", stderr)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return errors.New("llama-bench printed no results")
+		}
+		r.Llama = recs
+	case bench.ToolMamf:
+		res, err := mamf.ParseBytes(stdout, c.ID)
+		if err != nil {
+			return err
+		}
+		r.Mamf = res
+	case bench.ToolRBT:
+		res, err := rbt.ParseBytes(stdout, c.ID)
+		if err != nil {
+			return err
+		}
+		r.Bandwidth = res
+	default:
+		return fmt.Errorf("no parser for tool %q", c.Tool)
+	}
+	return nil
+}
+
+// DeviceProber is the default GPU probe: with no GPU device node on the host
+// there is nothing to probe (skipped, with a note); otherwise it runs a
+// short device query (rocminfo for HIP, vulkaninfo for Vulkan) in the
+// case's image under a one-minute limit.
+type DeviceProber struct {
+	Runner *Runner
+}
+
+var _ Prober = DeviceProber{}
+
+// Probe checks the GPU still answers.
+func (p DeviceProber) Probe(ctx context.Context, c suite.Case) (string, error) {
+	devs, _ := p.Runner.Host.Devices(c.Devices)
+	if len(devs) == 0 {
+		return fmt.Sprintf("GPU probe skipped before %s: no GPU device node (%s) on this host", c.ID, strings.Join(c.Devices, ", ")), nil
+	}
+	pc := c
+	pc.ID = c.ID + "/probe"
+	pc.Index = 900 + c.Index
+	pc.Timeout = time.Minute
+	pc.Tool = "probe"
+	if strings.HasPrefix(c.Backend, "hip") {
+		pc.Argv = []string{"rocminfo"}
+	} else {
+		pc.Argv = []string{"vulkaninfo", "--summary"}
+	}
+	d := &RunDir{Path: os.TempDir()}
+	tmp, err := os.MkdirTemp("", "haloforge-probe-")
+	if err == nil {
+		defer func() { _ = os.RemoveAll(tmp) }()
+		d.Path = tmp
+		_ = os.Mkdir(filepath.Join(tmp, logsDir), 0o755)
+	}
+	res, err := p.Runner.runCase(ctx, d, "probe", pc)
+	if err != nil {
+		return "", err
+	}
+	if res.Status == bench.StatusCrash && res.ExitCode == 127 {
+		return fmt.Sprintf("GPU probe before %s: %s is not in image %s, probe skipped", c.ID, pc.Argv[0], c.Image), nil
+	}
+	if res.Status == bench.StatusHang || res.Status == bench.StatusCrash {
+		return "", fmt.Errorf("%s: %s", strings.Join(pc.Argv, " "), res.Error)
+	}
+	return fmt.Sprintf("GPU probe before %s: %s answered", c.ID, pc.Argv[0]), nil
+}

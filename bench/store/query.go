@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/mamf"
+	"github.com/haloforge/haloforge/bench/rbt"
+)
+
+// RunFilter selects runs; zero fields match everything.
+type RunFilter struct {
+	Suite  string
+	Target string
+	Limit  int // 0: no limit
+}
+
+// RunSummary is a run header with case counts, for listings.
+type RunSummary struct {
+	ID       string
+	Suite    string
+	Target   string
+	Started  time.Time
+	Finished time.Time
+	Cases    int
+	Failed   int // cases not ok and not skipped
+}
+
+const runCols = "id, suite, target, started, finished, host, images, lock_digest"
+
+func scanRun(sc interface{ Scan(...any) error }) (bench.Run, error) {
+	var r bench.Run
+	var started, finished sql.NullString
+	var host, images string
+	if err := sc.Scan(&r.ID, &r.Suite, &r.Target, &started, &finished, &host, &images, &r.LockDigest); err != nil {
+		return r, err
+	}
+	var err error
+	if r.Started, err = parseTime(started); err != nil {
+		return r, fmt.Errorf("run %s: started: %w", r.ID, err)
+	}
+	if r.Finished, err = parseTime(finished); err != nil {
+		return r, fmt.Errorf("run %s: finished: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(host), &r.Host); err != nil {
+		return r, fmt.Errorf("run %s: host facts: %w", r.ID, err)
+	}
+	if err := json.Unmarshal([]byte(images), &r.Images); err != nil {
+		return r, fmt.Errorf("run %s: images: %w", r.ID, err)
+	}
+	if len(r.Images) == 0 {
+		r.Images = nil
+	}
+	return r, nil
+}
+
+// Runs lists run summaries, newest first.
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]RunSummary, error) {
+	q := `SELECT r.id, r.suite, r.target, r.started, r.finished,
+  (SELECT COUNT(*) FROM cases c WHERE c.run_id = r.id),
+  (SELECT COUNT(*) FROM cases c WHERE c.run_id = r.id AND c.status NOT IN ('ok', 'skipped'))
+FROM runs r WHERE (? = '' OR r.suite = ?) AND (? = '' OR r.target = ?)
+ORDER BY r.started DESC, r.id DESC`
+	args := []any{f.Suite, f.Suite, f.Target, f.Target}
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []RunSummary
+	for rows.Next() {
+		var r RunSummary
+		var st, fin sql.NullString
+		if err := rows.Scan(&r.ID, &r.Suite, &r.Target, &st, &fin, &r.Cases, &r.Failed); err != nil {
+			return nil, err
+		}
+		r.Started, _ = parseTime(st)
+		r.Finished, _ = parseTime(fin)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+var latestRE = regexp.MustCompile(`^latest(?:~(\d+))?$`)
+
+// Resolve turns a run reference into a run id: an exact id, a unique prefix
+// of one, `latest` (the most recently started run) or `latest~N` (N runs
+// before it).
+func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", fmt.Errorf("%w: empty reference (give a run id, a prefix of one, latest or latest~N)", ErrNotFound)
+	}
+	if m := latestRE.FindStringSubmatch(ref); m != nil {
+		n := 0
+		if m[1] != "" {
+			var err error
+			if n, err = strconv.Atoi(m[1]); err != nil {
+				return "", fmt.Errorf("%w: %s", ErrNotFound, ref)
+			}
+		}
+		var id string
+		err := s.db.QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("%w: %s (the store %s holds fewer runs; see haloforge history or run haloforge bench)", ErrNotFound, ref, s.path)
+		}
+		return id, err
+	}
+	var id string
+	err := s.db.QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", err
+	}
+	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(ref)
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY started DESC LIMIT 6`, esc+"%")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = rows.Close() }()
+	var ids []string
+	for rows.Next() {
+		var x string
+		if err := rows.Scan(&x); err != nil {
+			return "", err
+		}
+		ids = append(ids, x)
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("%w: %q in %s (list runs with haloforge history, or use latest)", ErrNotFound, ref, s.path)
+	case 1:
+		return ids[0], nil
+	default:
+		return "", fmt.Errorf("%w: %q matches %s...: give more characters", ErrAmbiguous, ref, strings.Join(ids, ", "))
+	}
+}
+
+// Latest is the most recently started run's id.
+func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(ctx, "latest") }
+
+// Run loads a full run (header and every case with its results) by exact id.
+func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
+	r, err := scanRun(s.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return r, err
+	}
+	cases, err := s.loadCases(ctx, "c.run_id = ?", id)
+	if err != nil {
+		return r, err
+	}
+	r.Cases = cases[id]
+	if r.Cases == nil {
+		r.Cases = []bench.CaseResult{}
+	}
+	return r, nil
+}
+
+// HistoryFilter selects cases across runs; empty fields match everything.
+type HistoryFilter struct {
+	Model   string
+	Backend string
+	Tool    bench.Tool
+	Suite   string
+}
+
+// CaseHistory returns every run, oldest first, holding only the cases that
+// match the filter (runs with no matching case are left out).
+func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error) {
+	where := "(? = '' OR c.model = ?) AND (? = '' OR c.backend = ?) AND (? = '' OR c.tool = ?) AND (? = '' OR r.suite = ?)"
+	args := []any{f.Model, f.Model, f.Backend, f.Backend, string(f.Tool), string(f.Tool), f.Suite, f.Suite}
+	cases, err := s.loadCases(ctx, where, args...)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []bench.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		if cs := cases[r.ID]; len(cs) > 0 {
+			r.Cases = cs
+			out = append(out, r)
+		}
+	}
+	return out, rows.Err()
+}
+
+// loadCases loads cases (with results) matching a WHERE clause over cases c
+// joined with runs r, grouped by run id and in case order.
+func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
+	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
+  c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env
+FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("load cases: %w", err)
+	}
+	type key struct{ run, cs string }
+	out := map[string][]bench.CaseResult{}
+	index := map[key]*bench.CaseResult{}
+	var order []key
+	for rows.Next() {
+		var c bench.CaseResult
+		var runID, tool, status, argsJ, envJ string
+		var st, fin sql.NullString
+		var vram, gtt, ram sql.NullFloat64
+		if err := rows.Scan(&runID, &c.ID, &tool, &c.Backend, &c.Model, &c.Image, &status, &c.ExitCode, &c.Error,
+			&st, &fin, &vram, &gtt, &ram, &c.StdoutLog, &c.StderrLog, &argsJ, &envJ); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		c.Tool, c.Status = bench.Tool(tool), bench.Status(status)
+		c.Started, _ = parseTime(st)
+		c.Finished, _ = parseTime(fin)
+		c.Memory = bench.MemoryPeaks{VRAMMiB: ptr(vram), GTTMiB: ptr(gtt), RAMMiB: ptr(ram)}
+		if err := json.Unmarshal([]byte(argsJ), &c.Args); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("run %s case %s: args: %w", runID, c.ID, err)
+		}
+		if len(c.Args) == 0 {
+			c.Args = nil
+		}
+		if err := json.Unmarshal([]byte(envJ), &c.Env); err != nil {
+			_ = rows.Close()
+			return nil, fmt.Errorf("run %s case %s: env: %w", runID, c.ID, err)
+		}
+		if len(c.Env) == 0 {
+			c.Env = nil
+		}
+		out[runID] = append(out[runID], c)
+		order = append(order, key{runID, c.ID})
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for run, cs := range out {
+		for i := range cs {
+			index[key{run, cs[i].ID}] = &cs[i]
+		}
+	}
+	if len(order) == 0 {
+		return out, nil
+	}
+	// Results of the selected cases. The same WHERE applies through the join.
+	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
+JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
+WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
+	if err := eachRow(ctx, s.db, lq, args, func(run, cs, j string) error {
+		c := index[key{run, cs}]
+		if c == nil {
+			return nil
+		}
+		var rec llamabench.Record
+		if err := json.Unmarshal([]byte(j), &rec); err != nil {
+			return fmt.Errorf("run %s case %s: llama-bench row: %w", run, cs, err)
+		}
+		c.Llama = append(c.Llama, rec)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	mq := `SELECT m.run_id, m.case_id, m.result_json FROM mamf m
+JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
+	if err := eachRow(ctx, s.db, mq, args, func(run, cs, j string) error {
+		c := index[key{run, cs}]
+		if c == nil {
+			return nil
+		}
+		var m mamf.Result
+		if err := json.Unmarshal([]byte(j), &m); err != nil {
+			return fmt.Errorf("run %s case %s: mamf result: %w", run, cs, err)
+		}
+		c.Mamf = &m
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	bq := `SELECT b.run_id, b.case_id, b.result_json FROM bandwidth b
+JOIN cases c ON c.run_id = b.run_id AND c.case_id = b.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
+	if err := eachRow(ctx, s.db, bq, args, func(run, cs, j string) error {
+		c := index[key{run, cs}]
+		if c == nil {
+			return nil
+		}
+		var b rbt.Result
+		if err := json.Unmarshal([]byte(j), &b); err != nil {
+			return fmt.Errorf("run %s case %s: bandwidth result: %w", run, cs, err)
+		}
+		c.Bandwidth = &b
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func eachRow(ctx context.Context, db execer, q string, args []any, f func(run, cs, j string) error) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var run, cs, j string
+		if err := rows.Scan(&run, &cs, &j); err != nil {
+			return err
+		}
+		if err := f(run, cs, j); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func ptr(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Float64
+	return &v
+}

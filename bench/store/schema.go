@@ -1,0 +1,138 @@
+package store
+
+// migrations are applied in order; PRAGMA user_version records how many ran.
+// Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: runs, cases, llama-bench rows in llama-bench's own columns, mamf, bandwidth.
+	`
+CREATE TABLE runs (
+  id          TEXT PRIMARY KEY,
+  suite       TEXT NOT NULL,
+  target      TEXT NOT NULL,
+  started     TEXT NOT NULL,
+  finished    TEXT,
+  host        TEXT NOT NULL,
+  images      TEXT NOT NULL,
+  lock_digest TEXT NOT NULL
+);
+CREATE INDEX runs_started ON runs(started);
+
+CREATE TABLE cases (
+  run_id     TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  case_id    TEXT NOT NULL,
+  seq        INTEGER NOT NULL,
+  tool       TEXT NOT NULL,
+  backend    TEXT NOT NULL,
+  model      TEXT NOT NULL,
+  image      TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  exit_code  INTEGER NOT NULL,
+  error      TEXT NOT NULL,
+  started    TEXT,
+  finished   TEXT,
+  vram_mib   REAL,
+  gtt_mib    REAL,
+  ram_mib    REAL,
+  stdout_log TEXT NOT NULL,
+  stderr_log TEXT NOT NULL,
+  args       TEXT NOT NULL,
+  env        TEXT NOT NULL,
+  PRIMARY KEY (run_id, case_id)
+);
+CREATE INDEX cases_model_backend ON cases(model, backend);
+
+CREATE TABLE llama_bench (
+  build_commit TEXT,
+  build_number INTEGER,
+  cpu_info TEXT,
+  gpu_info TEXT,
+  backends TEXT,
+  model_filename TEXT,
+  model_type TEXT,
+  model_size INTEGER,
+  model_n_params INTEGER,
+  n_batch INTEGER,
+  n_ubatch INTEGER,
+  n_threads INTEGER,
+  cpu_mask TEXT,
+  cpu_strict INTEGER,
+  poll INTEGER,
+  type_k TEXT,
+  type_v TEXT,
+  n_gpu_layers INTEGER,
+  n_cpu_moe INTEGER,
+  split_mode TEXT,
+  main_gpu INTEGER,
+  no_kv_offload INTEGER,
+  flash_attn INTEGER,
+  devices TEXT,
+  tensor_split TEXT,
+  tensor_buft_overrides TEXT,
+  use_mmap INTEGER,
+  use_direct_io INTEGER,
+  load_mode TEXT,
+  lazy_mode TEXT,
+  embeddings INTEGER,
+  no_op_offload INTEGER,
+  no_host INTEGER,
+  repack INTEGER,
+  fit_target INTEGER,
+  fit_min_ctx INTEGER,
+  n_prompt INTEGER,
+  n_gen INTEGER,
+  n_depth INTEGER,
+  test_time TEXT,
+  avg_ns INTEGER,
+  stddev_ns INTEGER,
+  avg_ts REAL,
+  stddev_ts REAL,
+  samples_ns TEXT,
+  samples_ts TEXT,
+  run_id TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  test_seq INTEGER NOT NULL,
+  record_json TEXT NOT NULL,
+  FOREIGN KEY (run_id, case_id) REFERENCES cases(run_id, case_id) ON DELETE CASCADE
+);
+CREATE INDEX llama_bench_case ON llama_bench(run_id, case_id);
+
+CREATE TABLE mamf (
+  run_id TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  dtype TEXT,
+  device TEXT,
+  torch TEXT,
+  shapes INTEGER,
+  mean_tflops REAL,
+  mean_shape TEXT,
+  median_tflops REAL,
+  median_shape TEXT,
+  max_tflops REAL,
+  max_shape TEXT,
+  geomean_tflops REAL,
+  elapsed_s REAL,
+  result_json TEXT NOT NULL,
+  PRIMARY KEY (run_id, case_id),
+  FOREIGN KEY (run_id, case_id) REFERENCES cases(run_id, case_id) ON DELETE CASCADE
+);
+
+CREATE TABLE bandwidth (
+  run_id TEXT NOT NULL,
+  case_id TEXT NOT NULL,
+  version TEXT,
+  gpu_copy_gbs REAL,
+  host_to_gpu_gbs REAL,
+  gpu_to_host_gbs REAL,
+  result_json TEXT NOT NULL,
+  PRIMARY KEY (run_id, case_id),
+  FOREIGN KEY (run_id, case_id) REFERENCES cases(run_id, case_id) ON DELETE CASCADE
+);
+`,
+}
+
+// reservedColumns are llama_bench columns haloforge owns; a llama-bench field
+// of the same name is kept only in record_json.
+var reservedColumns = map[string]bool{
+	"run_id": true, "case_id": true, "test_seq": true, "record_json": true,
+	"samples_ns": true, "samples_ts": true,
+}

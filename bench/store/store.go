@@ -1,0 +1,492 @@
+// Package store owns haloforge's results database: an embedded SQLite file
+// (pure Go driver, no cgo) holding every run's header (suite, target, host
+// and image provenance), every case (status, exit code, times, memory peaks,
+// log paths, argv, environment) and the tools' results.
+//
+// llama-bench rows live in a table named llama_bench whose columns are
+// llama-bench's own (as its `-o sql` printer writes them, across schema
+// generations, new fields added as columns when first seen) plus run_id and
+// case_id, so llama.cpp's scripts/compare-llama-bench.py can read the
+// database directly. mamf-finder and rocm_bandwidth_test results have their
+// own tables. Writes are per case and idempotent: a resumed run never
+// duplicates a case.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/mamf"
+)
+
+// Sentinel errors callers branch on.
+var (
+	ErrNotFound  = errors.New("no such run")
+	ErrAmbiguous = errors.New("ambiguous run reference")
+	ErrExists    = errors.New("run already stored")
+)
+
+// Store is an open results database.
+type Store struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the database at path, in WAL mode with a
+// busy timeout, and brings its schema up to date.
+func Open(path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("results store: create %s: %w", dir, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("results store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	if err := s.migrate(context.Background()); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("results store %s: %w (is it a haloforge results.db? move it aside to start fresh)", path, err)
+	}
+	return s, nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the handle for read-only queries (tests, ad-hoc tools).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) migrate(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this haloforge knows (%d): upgrade haloforge", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+const timeLayout = time.RFC3339Nano
+
+func fmtTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(ns sql.NullString) (time.Time, error) {
+	if !ns.Valid || ns.String == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(timeLayout, ns.String)
+}
+
+func mustJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var (
+	_ execer = (*sql.DB)(nil)
+	_ execer = (*sql.Tx)(nil)
+)
+
+// PutRun inserts or updates a run's header (everything but its cases).
+func (s *Store) PutRun(ctx context.Context, r bench.Run) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return putRun(ctx, tx, r) })
+}
+
+func putRun(ctx context.Context, db execer, r bench.Run) error {
+	if strings.TrimSpace(r.ID) == "" {
+		return errors.New("run has no id")
+	}
+	if r.Started.IsZero() {
+		return fmt.Errorf("run %s has no start time", r.ID)
+	}
+	host, err := mustJSON(r.Host)
+	if err != nil {
+		return fmt.Errorf("run %s host facts: %w", r.ID, err)
+	}
+	images := r.Images
+	if images == nil {
+		images = map[string]bench.ImageInfo{}
+	}
+	imgs, err := mustJSON(images)
+	if err != nil {
+		return fmt.Errorf("run %s images: %w", r.ID, err)
+	}
+	_, err = db.ExecContext(ctx, `
+INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(id) DO UPDATE SET suite=excluded.suite, target=excluded.target,
+  started=excluded.started, finished=excluded.finished, host=excluded.host,
+  images=excluded.images, lock_digest=excluded.lock_digest`,
+		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest)
+	if err != nil {
+		return fmt.Errorf("store run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// PutCase stores one case of a stored run, replacing any earlier version of
+// the same case (same run and case id) in a single transaction, so a resumed
+// run never duplicates a case and a failed write leaves the old one intact.
+func (s *Store) PutCase(ctx context.Context, runID string, c bench.CaseResult) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return putCase(ctx, tx, runID, c) })
+}
+
+// PutRunWithCases stores a whole run (header and cases) in one transaction:
+// either everything is stored or nothing. With replace false an existing run
+// of the same id is an ErrExists error.
+func (s *Store) PutRunWithCases(ctx context.Context, r bench.Run, replace bool) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if !replace {
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", r.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return fmt.Errorf("%w: %s (choose another --run id)", ErrExists, r.ID)
+			}
+		}
+		if err := putRun(ctx, tx, r); err != nil {
+			return err
+		}
+		for _, c := range r.Cases {
+			if err := putCase(ctx, tx, r.ID, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("results store %s: begin: %w", s.path, err)
+	}
+	if err := f(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("results store %s: commit: %w", s.path, err)
+	}
+	return nil
+}
+
+func nullFloat(p *float64) any {
+	if p == nil || math.IsNaN(*p) || math.IsInf(*p, 0) {
+		return nil
+	}
+	return *p
+}
+
+func putCase(ctx context.Context, tx *sql.Tx, runID string, c bench.CaseResult) error {
+	if strings.TrimSpace(c.ID) == "" {
+		return fmt.Errorf("run %s: case has no id", runID)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", runID).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("store case %s: %w: %s (store the run header with PutRun first)", c.ID, ErrNotFound, runID)
+	}
+	var seq int64
+	err := tx.QueryRowContext(ctx, "SELECT seq FROM cases WHERE run_id = ? AND case_id = ?", runID, c.ID).Scan(&seq)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) + 1 FROM cases WHERE run_id = ?", runID).Scan(&seq); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	}
+	// Replace: children go with the case (ON DELETE CASCADE).
+	if _, err := tx.ExecContext(ctx, "DELETE FROM cases WHERE run_id = ? AND case_id = ?", runID, c.ID); err != nil {
+		return fmt.Errorf("replace case %s: %w", c.ID, err)
+	}
+	args := c.Args
+	if args == nil {
+		args = []string{}
+	}
+	env := c.Env
+	if env == nil {
+		env = map[string]string{}
+	}
+	argsJ, _ := mustJSON(args)
+	envJ, _ := mustJSON(env)
+	_, err = tx.ExecContext(ctx, `
+INSERT INTO cases (run_id, case_id, seq, tool, backend, model, image, status, exit_code, error,
+  started, finished, vram_mib, gtt_mib, ram_mib, stdout_log, stderr_log, args, env)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		runID, c.ID, seq, string(c.Tool), c.Backend, c.Model, c.Image, string(c.Status), c.ExitCode, c.Error,
+		fmtTime(c.Started), fmtTime(c.Finished), nullFloat(c.Memory.VRAMMiB), nullFloat(c.Memory.GTTMiB),
+		nullFloat(c.Memory.RAMMiB), c.StdoutLog, c.StderrLog, argsJ, envJ)
+	if err != nil {
+		return fmt.Errorf("store case %s: %w", c.ID, err)
+	}
+	if len(c.Llama) > 0 {
+		cols, err := llamaColumns(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for i, rec := range c.Llama {
+			if err := putLlama(ctx, tx, cols, runID, c.ID, i, rec); err != nil {
+				return fmt.Errorf("store case %s llama-bench row %d: %w", c.ID, i+1, err)
+			}
+		}
+	}
+	if m := c.Mamf; m != nil {
+		j, err := mustJSON(m)
+		if err != nil {
+			return fmt.Errorf("store case %s mamf: %w", c.ID, err)
+		}
+		var geo any
+		if m.GeomeanTFLOPS != nil {
+			geo = *m.GeomeanTFLOPS
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO mamf (run_id, case_id, dtype, device, torch, shapes,
+  mean_tflops, mean_shape, median_tflops, median_shape, max_tflops, max_shape, geomean_tflops, elapsed_s, result_json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			runID, c.ID, m.Dtype, m.Device, m.Torch, m.Shapes, m.Mean.TFLOPS, shape(m.Mean),
+			m.Median.TFLOPS, shape(m.Median), m.Max.TFLOPS, shape(m.Max), geo, m.Elapsed.Seconds(), j)
+		if err != nil {
+			return fmt.Errorf("store case %s mamf: %w", c.ID, err)
+		}
+	}
+	if b := c.Bandwidth; b != nil {
+		j, err := mustJSON(b)
+		if err != nil {
+			return fmt.Errorf("store case %s bandwidth: %w", c.ID, err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO bandwidth (run_id, case_id, version, gpu_copy_gbs,
+  host_to_gpu_gbs, gpu_to_host_gbs, result_json) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			runID, c.ID, b.Version, nullFloat(b.GPUCopyGBs), nullFloat(b.HostToGPUGBs), nullFloat(b.GPUToHostGBs), j)
+		if err != nil {
+			return fmt.Errorf("store case %s bandwidth: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+func shape(s mamf.Shape) string { return fmt.Sprintf("%dx%dx%d", s.M, s.N, s.K) }
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// llamaColumns returns the llama_bench table's columns and their declared types.
+func llamaColumns(ctx context.Context, db execer) (map[string]string, error) {
+	rows, err := db.QueryContext(ctx, "SELECT name, type FROM pragma_table_info('llama_bench')")
+	if err != nil {
+		return nil, fmt.Errorf("read llama_bench columns: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, err
+		}
+		cols[name] = strings.ToUpper(typ)
+	}
+	return cols, rows.Err()
+}
+
+// recordFields returns a record's fields in print order: the parser's Fields
+// and Order when present, else the typed fields (records built in code).
+func recordFields(rec llamabench.Record) (map[string]any, []string, error) {
+	if len(rec.Fields) > 0 {
+		order := rec.Order
+		if len(order) == 0 {
+			for k := range rec.Fields {
+				order = append(order, k)
+			}
+			sort.Strings(order)
+		}
+		return rec.Fields, order, nil
+	}
+	typed := rec
+	typed.Fields, typed.Order = nil, nil
+	b, err := json.Marshal(typed)
+	if err != nil {
+		return nil, nil, err
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, nil, err
+	}
+	order := make([]string, 0, len(m))
+	for k := range m {
+		order = append(order, k)
+	}
+	sort.Strings(order)
+	return m, order, nil
+}
+
+func sqlType(v any) string {
+	switch x := v.(type) {
+	case bool:
+		return "INTEGER"
+	case float64:
+		if x == math.Trunc(x) {
+			return "INTEGER"
+		}
+		return "REAL"
+	case json.Number:
+		if _, err := x.Int64(); err == nil {
+			return "INTEGER"
+		}
+		return "REAL"
+	default:
+		return "TEXT"
+	}
+}
+
+// sqlValue converts a field value for a column of the given declared type.
+func sqlValue(v any, typ string) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	case float64:
+		if typ == "INTEGER" && x == math.Trunc(x) && math.Abs(x) < 1<<62 {
+			return int64(x)
+		}
+		if typ == "TEXT" {
+			return strconv.FormatFloat(x, 'f', -1, 64)
+		}
+		return x
+	case json.Number:
+		if i, err := x.Int64(); err == nil && typ != "TEXT" {
+			return i
+		}
+		if f, err := x.Float64(); err == nil && typ == "REAL" {
+			return f
+		}
+		return x.String()
+	case string:
+		switch typ {
+		case "INTEGER":
+			if i, err := strconv.ParseInt(x, 10, 64); err == nil {
+				return i
+			}
+			switch x {
+			case "true":
+				return int64(1)
+			case "false":
+				return int64(0)
+			}
+		case "REAL":
+			if f, err := strconv.ParseFloat(x, 64); err == nil {
+				return f
+			}
+		}
+		return x
+	case []any, map[string]any:
+		b, _ := json.Marshal(x)
+		return string(b)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func putLlama(ctx context.Context, tx *sql.Tx, cols map[string]string, runID, caseID string, seq int, rec llamabench.Record) error {
+	fields, order, err := recordFields(rec)
+	if err != nil {
+		return err
+	}
+	names := []string{"run_id", "case_id", "test_seq", "record_json"}
+	recJ, err := mustJSON(rec)
+	if err != nil {
+		return err
+	}
+	vals := []any{runID, caseID, seq, recJ}
+	for _, k := range order {
+		v, ok := fields[k]
+		if !ok || reservedColumns[k] || !identRE.MatchString(k) {
+			continue
+		}
+		typ, known := cols[k]
+		if !known {
+			typ = sqlType(v)
+			// A field this llama-bench prints that the table lacks: add it as
+			// a column, typed like llama-bench's own sql printer would.
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE llama_bench ADD COLUMN %s %s", k, typ)); err != nil {
+				return fmt.Errorf("add column %s: %w", k, err)
+			}
+			cols[k] = typ
+		}
+		names = append(names, k)
+		vals = append(vals, sqlValue(v, typ))
+	}
+	if len(rec.SamplesNS) > 0 {
+		j, _ := mustJSON(rec.SamplesNS)
+		names, vals = append(names, "samples_ns"), append(vals, j)
+	}
+	if len(rec.SamplesTS) > 0 {
+		j, _ := mustJSON(rec.SamplesTS)
+		names, vals = append(names, "samples_ts"), append(vals, j)
+	}
+	q := "INSERT INTO llama_bench (" + strings.Join(names, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(names)), ", ") + ")"
+	if _, err := tx.ExecContext(ctx, q, vals...); err != nil {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,503 @@
+// Package suite owns benchmark suites as data: the YAML suite format, the
+// embedded default suites (seed and smoke), validation with file:line errors,
+// and the expansion of a suite into the ordered list of cases the runner
+// executes. It is pure logic: no Docker, no network.
+package suite
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/haloforge/haloforge/bench"
+)
+
+//go:embed suites/*.yaml
+var embedded embed.FS
+
+// Suite is a validated suite file.
+type Suite struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	// Defaults apply to every case unless the case overrides them.
+	Defaults Defaults `yaml:"defaults,omitempty"`
+	// Backends configures the backends cases may use: image and extra env.
+	Backends map[string]Backend `yaml:"backends"`
+	// Models the cases refer to by name.
+	Models map[string]Model `yaml:"models,omitempty"`
+	// Cases is the ordered list of case groups; each expands to one or more cases.
+	Cases []CaseSpec `yaml:"cases"`
+
+	// Source is where the suite came from ("embedded:smoke" or a file path).
+	Source string `yaml:"-"`
+	// Raw is the file's bytes, stored with a run so --resume needs no flags.
+	Raw []byte `yaml:"-"`
+}
+
+// Defaults are suite-wide case settings.
+type Defaults struct {
+	Timeout     Duration `yaml:"timeout,omitempty"`
+	Repetitions int      `yaml:"repetitions,omitempty"`
+	Threads     int      `yaml:"threads,omitempty"`
+}
+
+// Backend is one llama.cpp/ROCm backend the suite uses.
+type Backend struct {
+	// Image is the runtime image reference the backend's cases run in.
+	Image string `yaml:"image"`
+	// Env is added to the backend's built-in environment.
+	Env map[string]string `yaml:"env,omitempty"`
+	// HSAOverrideGFXVersion sets HSA_OVERRIDE_GFX_VERSION (HIP backends only);
+	// only for builds without native gfx1151 code objects.
+	HSAOverrideGFXVersion string `yaml:"hsa_override_gfx_version,omitempty"`
+	// Args are extra llama-bench arguments for every case of this backend
+	// (for example ["-ub", "1024"]).
+	Args []string `yaml:"args,omitempty"`
+}
+
+// Model names a GGUF model: downloaded from a Hugging Face style repository,
+// generated locally (tiny) or a local file.
+type Model struct {
+	Repo     string      `yaml:"repo,omitempty"`     // e.g. TheBloke/Llama-2-7B-GGUF
+	Revision string      `yaml:"revision,omitempty"` // branch or commit; default main
+	Files    []ModelFile `yaml:"files,omitempty"`    // one, or the shards of a split GGUF in order
+	Tiny     *Tiny       `yaml:"tiny,omitempty"`
+	Path     string      `yaml:"path,omitempty"` // a local GGUF file
+}
+
+// ModelFile is one file of a repository model.
+type ModelFile struct {
+	Name string `yaml:"name"`
+	// SHA256 is the expected digest, or "unknown": then the digest is
+	// computed on first download, recorded in the cache and enforced after.
+	SHA256 string `yaml:"sha256"`
+	Size   int64  `yaml:"size,omitempty"` // bytes, if known
+}
+
+// Tiny asks for a small random-weight llama GGUF generated locally.
+type Tiny struct {
+	Type string `yaml:"type"` // f16, q8_0, q4_0
+}
+
+// CaseSpec is one entry of a suite's cases list.
+type CaseSpec struct {
+	Tool bench.Tool `yaml:"tool"`
+	// Variant is appended to case ids (for example "b256").
+	Variant  string   `yaml:"variant,omitempty"`
+	Backends []string `yaml:"backends"`
+	Timeout  Duration `yaml:"timeout,omitempty"`
+	// Env is added to the case's environment (after the backend's).
+	Env map[string]string `yaml:"env,omitempty"`
+	// Command replaces the tool's default program path in the image.
+	Command []string `yaml:"command,omitempty"`
+	// Image overrides the backend's image for this case (for example a
+	// bench-tools image with torch for mamf-finder).
+	Image string `yaml:"image,omitempty"`
+
+	// llama-bench
+	Models      []string `yaml:"models,omitempty"`
+	FlashAttn   []int    `yaml:"fa,omitempty"`
+	Tests       []string `yaml:"tests,omitempty"` // "pp512/tg128", "pp8192/tg8192", "pp512", "tg128"
+	Repetitions int      `yaml:"repetitions,omitempty"`
+	Args        []string `yaml:"args,omitempty"`
+
+	// mamf-finder
+	Dtype string `yaml:"dtype,omitempty"` // default bfloat16
+	Sweep string `yaml:"sweep,omitempty"` // quick (default) or full
+}
+
+// Duration is a time.Duration written as "90s", "5m" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration: write it like 90s, 5m or 1h30m", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Known backends and tools.
+var (
+	KnownBackends = []string{"cpu", "hip", "hip-rocwmma", "vulkan"}
+	KnownTools    = []bench.Tool{bench.ToolLlamaBench, bench.ToolMamf, bench.ToolRBT}
+	TinyTypes     = []string{"f16", "q8_0", "q4_0"}
+)
+
+// Embedded lists the names of the built-in suites.
+func Embedded() []string {
+	ents, _ := embedded.ReadDir("suites")
+	var names []string
+	for _, e := range ents {
+		names = append(names, strings.TrimSuffix(e.Name(), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Load returns a built-in suite by name, or reads a suite file when name is
+// a path (contains a slash or ends in .yaml/.yml).
+func Load(name string) (*Suite, error) {
+	if strings.ContainsRune(name, '/') || strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("read suite file: %w", err)
+		}
+		return Parse(name, b)
+	}
+	b, err := embedded.ReadFile("suites/" + name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("unknown suite %q: built-in suites are %s, or pass a suite file path", name, strings.Join(Embedded(), ", "))
+	}
+	return Parse("embedded:"+name, b)
+}
+
+// Error is a suite validation error with its location.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", loc, e.Field, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, e.Msg)
+}
+
+// Parse decodes and validates a suite. file names the source in errors.
+func Parse(file string, b []byte) (*Suite, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, &Error{File: file, Msg: strings.TrimPrefix(err.Error(), "yaml: ") + " (fix the YAML syntax)"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	var s Suite
+	if err := dec.Decode(&s); err != nil {
+		return nil, yamlError(file, err)
+	}
+	s.Source, s.Raw = file, b
+	if err := s.validate(file, &root); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// yamlError turns a yaml decoding error ("yaml: unmarshal errors:\n  line 3:
+// field foo not found in type suite.CaseSpec") into a one-line Error.
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = n, strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	if strings.Contains(msg, "not found in type") {
+		f := strings.Fields(msg)
+		if len(f) > 1 {
+			msg = fmt.Sprintf("unknown field %s: remove it or check its spelling (see haloforge bench --help for the suite format)", f[1])
+		}
+	}
+	if strings.HasPrefix(msg, "cannot unmarshal") {
+		msg += ": fix the value's type"
+	}
+	return &Error{File: file, Line: line, Msg: msg}
+}
+
+// lineAt finds the line of a node by path of mapping keys (string) and
+// sequence indexes (int); it returns the deepest line found.
+func lineAt(root *yaml.Node, path ...any) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := n.Line
+	for _, p := range path {
+		switch p := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == p {
+					line = n.Content[i].Line
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || p >= len(n.Content) {
+				return line
+			}
+			n = n.Content[p]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func (s *Suite) validate(file string, root *yaml.Node) error {
+	errAt := func(field, msg string, path ...any) error {
+		return &Error{File: file, Line: lineAt(root, path...), Field: field, Msg: msg}
+	}
+	if s.Name == "" {
+		return errAt("name", "missing: give the suite a name (name: my-suite)")
+	}
+	if s.Defaults.Repetitions < 0 {
+		return errAt("defaults.repetitions", "must be positive", "defaults", "repetitions")
+	}
+	if len(s.Backends) == 0 {
+		return errAt("backends", "missing: list the backends the cases use with their image (backends: {cpu: {image: ...}})")
+	}
+	for _, name := range sortedKeys(s.Backends) {
+		b := s.Backends[name]
+		if !slices.Contains(KnownBackends, name) {
+			return errAt("backends."+name, fmt.Sprintf("unknown backend: use one of %s", strings.Join(KnownBackends, ", ")), "backends", name)
+		}
+		if b.Image == "" {
+			return errAt("backends."+name+".image", "missing: name the runtime image for this backend", "backends", name)
+		}
+		if b.HSAOverrideGFXVersion != "" && !strings.HasPrefix(name, "hip") {
+			return errAt("backends."+name+".hsa_override_gfx_version", "only HIP backends use HSA_OVERRIDE_GFX_VERSION: remove it", "backends", name, "hsa_override_gfx_version")
+		}
+	}
+	for _, name := range sortedKeys(s.Models) {
+		m := s.Models[name]
+		p := []any{"models", name}
+		n := 0
+		if m.Repo != "" {
+			n++
+		}
+		if m.Tiny != nil {
+			n++
+		}
+		if m.Path != "" {
+			n++
+		}
+		if n != 1 {
+			return errAt("models."+name, "give exactly one of repo (with files), tiny or path", p...)
+		}
+		if !validName(name) {
+			return errAt("models."+name, "model names may use letters, digits, '.', '_' and '-' only", p...)
+		}
+		switch {
+		case m.Repo != "":
+			if strings.Count(m.Repo, "/") != 1 || strings.Contains(m.Repo, "..") {
+				return errAt("models."+name+".repo", "write the repository as owner/name", append(p, "repo")...)
+			}
+			if len(m.Files) == 0 {
+				return errAt("models."+name+".files", "missing: list the GGUF file(s) with name and sha256", p...)
+			}
+			for i, f := range m.Files {
+				fp := append(slices.Clone(p), "files", i)
+				if f.Name == "" || strings.Contains(f.Name, "..") || strings.HasPrefix(f.Name, "/") {
+					return errAt(fmt.Sprintf("models.%s.files[%d].name", name, i), "missing or not a relative file name in the repository", fp...)
+				}
+				if f.SHA256 != "unknown" && !isHex64(f.SHA256) {
+					return errAt(fmt.Sprintf("models.%s.files[%d].sha256", name, i), "must be 64 hex digits, or \"unknown\" to record it on first download", append(fp, "sha256")...)
+				}
+			}
+		case m.Tiny != nil:
+			if !slices.Contains(TinyTypes, m.Tiny.Type) {
+				return errAt("models."+name+".tiny.type", fmt.Sprintf("unknown tiny model type %q: use one of %s", m.Tiny.Type, strings.Join(TinyTypes, ", ")), append(p, "tiny")...)
+			}
+		case m.Path != "":
+			if !filepath.IsAbs(m.Path) {
+				return errAt("models."+name+".path", "use an absolute path to the GGUF file", append(p, "path")...)
+			}
+		}
+	}
+	if len(s.Cases) == 0 {
+		return errAt("cases", "missing: list at least one case")
+	}
+	for i, c := range s.Cases {
+		p := []any{"cases", i}
+		field := func(f string) string { return fmt.Sprintf("cases[%d].%s", i, f) }
+		if !slices.Contains(KnownTools, c.Tool) {
+			return errAt(field("tool"), fmt.Sprintf("unknown tool %q: use one of llama-bench, mamf-finder, rocm_bandwidth_test", c.Tool), append(p, "tool")...)
+		}
+		if len(c.Backends) == 0 {
+			return errAt(field("backends"), "missing: list the backends to run this case on", p...)
+		}
+		for j, b := range c.Backends {
+			if _, ok := s.Backends[b]; !ok {
+				msg := fmt.Sprintf("backend %q is not configured in this suite's backends", b)
+				if !slices.Contains(KnownBackends, b) {
+					msg = fmt.Sprintf("unknown backend %q: use one of %s", b, strings.Join(KnownBackends, ", "))
+				}
+				return errAt(field(fmt.Sprintf("backends[%d]", j)), msg, append(p, "backends", j)...)
+			}
+		}
+		if c.Variant != "" && !validName(c.Variant) {
+			return errAt(field("variant"), "variant names may use letters, digits, '.', '_' and '-' only", append(p, "variant")...)
+		}
+		if c.Repetitions < 0 {
+			return errAt(field("repetitions"), "must be positive", append(p, "repetitions")...)
+		}
+		switch c.Tool {
+		case bench.ToolLlamaBench:
+			if len(c.Models) == 0 {
+				return errAt(field("models"), "missing: llama-bench cases need models", p...)
+			}
+			for j, m := range c.Models {
+				if _, ok := s.Models[m]; !ok {
+					return errAt(field(fmt.Sprintf("models[%d]", j)), fmt.Sprintf("unknown model %q: define it under models", m), append(p, "models", j)...)
+				}
+			}
+			if len(c.Tests) == 0 {
+				return errAt(field("tests"), "missing: list tests like pp512/tg128", p...)
+			}
+			for j, t := range c.Tests {
+				if _, _, err := ParseTest(t); err != nil {
+					return errAt(field(fmt.Sprintf("tests[%d]", j)), err.Error(), append(p, "tests", j)...)
+				}
+			}
+			for j, f := range c.FlashAttn {
+				if f != 0 && f != 1 {
+					return errAt(field(fmt.Sprintf("fa[%d]", j)), "flash attention is 0 (off) or 1 (on)", append(p, "fa", j)...)
+				}
+			}
+			if c.Dtype != "" || c.Sweep != "" {
+				return errAt(field("dtype"), "dtype and sweep are mamf-finder options: remove them from a llama-bench case", p...)
+			}
+			for j, a := range c.Args {
+				if reserved(a) {
+					return errAt(field(fmt.Sprintf("args[%d]", j)), fmt.Sprintf("%s is set by haloforge (use models, tests, fa, repetitions)", a), append(p, "args", j)...)
+				}
+			}
+		case bench.ToolMamf:
+			if c.Sweep != "" && c.Sweep != "quick" && c.Sweep != "full" {
+				return errAt(field("sweep"), "use quick or full", append(p, "sweep")...)
+			}
+			if len(c.Models)+len(c.Tests)+len(c.FlashAttn) > 0 {
+				return errAt(field("models"), "models, tests and fa are llama-bench options: remove them", p...)
+			}
+			for _, b := range c.Backends {
+				if !strings.HasPrefix(b, "hip") {
+					return errAt(field("backends"), "mamf-finder runs on HIP backends only", append(p, "backends")...)
+				}
+			}
+		case bench.ToolRBT:
+			if len(c.Models)+len(c.Tests)+len(c.FlashAttn) > 0 || c.Dtype != "" || c.Sweep != "" {
+				return errAt(field("tool"), "rocm_bandwidth_test takes no models, tests, fa, dtype or sweep", p...)
+			}
+			for _, b := range c.Backends {
+				if !strings.HasPrefix(b, "hip") {
+					return errAt(field("backends"), "rocm_bandwidth_test runs on HIP backends only", append(p, "backends")...)
+				}
+			}
+		}
+	}
+	cases, err := s.Cases0()
+	if err != nil {
+		return &Error{File: file, Msg: err.Error()}
+	}
+	seen := map[string]bool{}
+	for _, c := range cases {
+		if seen[c.ID] {
+			return &Error{File: file, Field: "cases", Msg: fmt.Sprintf("case %s appears twice: give one of them a variant", c.ID)}
+		}
+		seen[c.ID] = true
+	}
+	return nil
+}
+
+func reserved(a string) bool {
+	switch a {
+	case "-m", "--model", "-p", "--n-prompt", "-n", "--n-gen", "-o", "--output", "-r", "--repetitions", "-fa", "--flash-attn", "-oe", "--output-err":
+		return true
+	}
+	return false
+}
+
+// ParseTest parses "pp512/tg128", "pp512", "tg128" into prompt and
+// generation token counts.
+func ParseTest(t string) (pp, tg int, err error) {
+	bad := fmt.Errorf("test %q: write ppN, tgN or ppN/tgN (for example pp512/tg128)", t)
+	for part := range strings.SplitSeq(t, "/") {
+		var n int
+		var perr error
+		switch {
+		case strings.HasPrefix(part, "pp") && pp == 0:
+			n, perr = strconv.Atoi(part[2:])
+			pp = n
+		case strings.HasPrefix(part, "tg") && tg == 0:
+			n, perr = strconv.Atoi(part[2:])
+			tg = n
+		default:
+			return 0, 0, bad
+		}
+		if perr != nil || n <= 0 {
+			return 0, 0, bad
+		}
+	}
+	return pp, tg, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex64(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

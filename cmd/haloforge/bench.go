@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/models"
+	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/bench/store"
+	"github.com/haloforge/haloforge/bench/suite"
+	"github.com/haloforge/haloforge/images/runtime"
+)
+
+func init() { addCommand(newBenchCmd()) }
+
+type benchOpts struct {
+	suite           string
+	full            bool
+	timeout         time.Duration
+	resume          string
+	list            bool
+	plain           bool
+	noBuild         bool
+	target          string
+	containerPrefix string
+}
+
+func newBenchCmd() *cobra.Command {
+	var o benchOpts
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Run a benchmark suite in containers and print the results table",
+		Long: `Run a benchmark suite: every case is one tool invocation (llama-bench,
+mamf-finder, rocm_bandwidth_test) in a fresh container of its backend's image,
+with only the devices that backend needs (HIP: /dev/kfd and /dev/dri; Vulkan:
+/dev/dri; CPU: none) and that exist on this host, the host's video and render
+group ids, seccomp unconfined, ipc host, never privileged, and the model
+cache mounted read-only at /models.
+
+Built-in suites:
+  seed   the Strix Halo reference tables: mamf-finder bf16 (quick sweep, --full
+         for the full one), rocm_bandwidth_test, llama-bench CPU/HIP/
+         HIP+rocWMMA/Vulkan x FA off/on x pp512/tg128 and pp8192/tg8192 for
+         Llama-2-7B Q4_0, Qwen3-30B-A3B UD-Q4_K_XL (+ -b 256) and Llama 4 Scout
+  smoke  CPU and Vulkan (Mesa lavapipe) llama-bench on a tiny model, for machines
+         without an AMD GPU; its image (haloforge/runtime-smoke:sid) is built from
+         Debian sid packages on first use (see haloforge image --help)
+
+Each case has a time limit (the suite's, the case's, or --timeout). A case
+over its limit is killed and recorded as a hang ("GPU Hang") with its logs,
+and the suite goes on; a tool exiting non-zero is recorded as a crash with
+its exit code. Results are written case by case, atomically, under
+$(haloforge home)/runs/<run-id>/ (cases/*.json, logs/*.log) and into the
+results database. If the run is interrupted (Ctrl-C, kill -9, power), rerun
+with --resume: finished cases are kept, the rest run.
+
+Suite files (YAML) look like this:
+
+  name: my-suite
+  defaults: {timeout: 10m, repetitions: 3}
+  backends:
+    vulkan: {image: haloforge/llama-vulkan:gfx1151, args: [-ub, "1024"]}
+    hip:    {image: haloforge/llama-hip:gfx1151, hsa_override_gfx_version: "11.5.1"}
+  models:
+    llama2-7b-q4_0:
+      repo: TheBloke/Llama-2-7B-GGUF
+      files: [{name: llama-2-7b.Q4_0.gguf, sha256: unknown}]
+    mine: {path: /data/models/my.gguf}
+    tiny: {tiny: {type: q4_0}}
+  cases:
+    - tool: llama-bench
+      models: [llama2-7b-q4_0]
+      backends: [vulkan, hip]
+      fa: [0, 1]
+      tests: [pp512/tg128, pp8192/tg8192]
+      timeout: 1h
+    - {tool: llama-bench, variant: b256, models: [mine], backends: [vulkan], tests: [pp512/tg128], args: [-b, "256"]}
+
+Exit status: 0 when every case produced numbers, 2 when some case hung,
+crashed or failed (its row says why), 1 on errors that stop the run.`,
+		Example: `  haloforge bench --suite smoke              # the smoke suite, builds its image if missing
+  haloforge bench                            # the seed suite
+  haloforge bench --suite ./my-suite.yaml --timeout 20m
+  haloforge bench --suite seed --full        # mamf-finder's full sweep (~35 h)
+  haloforge bench --suite smoke --list       # print the cases and exit
+  haloforge bench --resume                   # continue the latest unfinished run
+  haloforge bench --resume 20261126-130405-smoke`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.suite, "suite", "seed", "built-in suite name ("+strings.Join(suite.Embedded(), ", ")+") or a suite file path")
+	f.BoolVar(&o.full, "full", false, "run mamf-finder's full sweep instead of the quick one")
+	f.DurationVar(&o.timeout, "timeout", 0, "time limit for every case, overriding the suite (e.g. 10m)")
+	f.StringVar(&o.resume, "resume", "", "continue an interrupted run: its id, or no value for the latest unfinished run")
+	f.Lookup("resume").NoOptDefVal = "latest"
+	f.BoolVar(&o.list, "list", false, "print the suite's cases (image, argv, time limit) and exit")
+	f.BoolVar(&o.plain, "plain", false, "plain progress lines even on a terminal")
+	f.BoolVar(&o.noBuild, "no-build", false, "do not build the smoke runtime image when it is missing")
+	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
+	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
+	_ = f.MarkHidden("container-prefix")
+	return cmd
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runBench(cmd *cobra.Command, o benchOpts) error {
+	out := cmd.OutOrStdout()
+	home := bench.Home()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var s *suite.Suite
+	var cases []suite.Case
+	var err error
+	if o.resume == "" {
+		if s, err = suite.Load(o.suite); err != nil {
+			return err
+		}
+		if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
+			return err
+		}
+		if o.list {
+			return listCases(out, cases)
+		}
+	} else {
+		if o.resume == "latest" {
+			if o.resume, err = runner.LatestUnfinished(home); err != nil {
+				return fmt.Errorf("%w under %s: start a new run with haloforge bench --suite NAME", err, filepath.Join(home, "runs"))
+			}
+		}
+		_, _, cases, err = runner.OpenRun(home, o.resume)
+		if err != nil {
+			return err
+		}
+		raw, err := os.ReadFile(filepath.Join(bench.RunDir(home, o.resume), "suite.yaml"))
+		if err != nil {
+			return fmt.Errorf("run %s: %w", o.resume, err)
+		}
+		if s, err = suite.Parse(filepath.Join(bench.RunDir(home, o.resume), "suite.yaml"), raw); err != nil {
+			return err
+		}
+	}
+
+	docker, err := runner.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = docker.Close() }()
+
+	images, err := ensureImages(ctx, docker, cases, o.noBuild, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: tinyWriter(),
+		Log: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
+	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
+	if err != nil {
+		return err
+	}
+
+	db, err := store.Open(bench.DBPath(home))
+	if err != nil {
+		return fmt.Errorf("results database: %w", err)
+	}
+	defer func() { _ = db.Close() }()
+
+	var progress runner.Progress = &runner.Lines{W: out}
+	if !o.plain && isTerminal(os.Stdout) {
+		progress = &runner.Bar{W: out}
+	}
+	r := &runner.Runner{
+		Docker: docker, Home: home, Binds: binds, NamePrefix: o.containerPrefix,
+		Recorder: db, NewSampler: memorySampler(), Progress: progress,
+	}
+	var run *bench.Run
+	if o.resume != "" {
+		run, err = r.Resume(ctx, o.resume)
+	} else {
+		run, err = r.Start(ctx, bench.Run{
+			Suite:  s.Name,
+			Target: o.target,
+			Host:   gatherHost(ctx, docker),
+			Images: images,
+			Models: modelInfo,
+		}, s.Raw, cases)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
+		}
+		return err
+	}
+	fmt.Fprintln(out)
+	if err := runner.WriteTable(out, run); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
+	if n := runner.Failed(run); n > 0 {
+		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
+	}
+	return nil
+}
+
+func listCases(w io.Writer, cases []suite.Case) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
+	for _, c := range cases {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+	}
+	return tw.Flush()
+}
+
+// ensureImages checks every image the cases use exists, building the smoke
+// runtime image when it is missing, and returns their provenance.
+func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBuild bool, log io.Writer) (map[string]bench.ImageInfo, error) {
+	var refs []string
+	for _, c := range cases {
+		if !slices.Contains(refs, c.Image) {
+			refs = append(refs, c.Image)
+		}
+	}
+	out := map[string]bench.ImageInfo{}
+	for _, ref := range refs {
+		img, err := d.ImageInspect(ctx, ref)
+		if err != nil && ref == runtime.SmokeRef && !noBuild {
+			fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
+			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), log).Ensure(ctx, d)
+			if err != nil {
+				return nil, err
+			}
+			out[ref] = info
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("image %s not found (%w): build it first (haloforge image smoke for the smoke image; dagger call build-stack for the gfx1151 images)", ref, err)
+		}
+		info := bench.ImageInfo{Ref: ref, ID: img.ID}
+		if img.Config != nil {
+			info.Labels = img.Config.Labels
+		}
+		out[ref] = info
+	}
+	return out, nil
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/host"
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+func init() { addCommand(newDoctorCmd()) }
+
+// mobyDocker adapts the Docker Engine API client to host.Docker.
+type mobyDocker struct{ c *client.Client }
+
+var _ host.Docker = mobyDocker{}
+
+// newDockerClient connects as the docker CLI would (DOCKER_HOST etc.); the
+// client negotiates the API version with the daemon (1.41 and newer).
+func newDockerClient() (*client.Client, error) {
+	return client.New(client.FromEnv)
+}
+
+func (m mobyDocker) ServerVersion(ctx context.Context) (host.DockerInfo, error) {
+	v, err := m.c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil {
+		return host.DockerInfo{}, err
+	}
+	return host.DockerInfo{Version: v.Version, APIVersion: v.APIVersion}, nil
+}
+
+func (m mobyDocker) ImageID(ctx context.Context, ref string) (string, bool, error) {
+	res, err := m.c.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return res.ID, true, nil
+}
+
+func newDoctorCmd() *cobra.Command {
+	var (
+		jsonOut bool
+		root    string
+		images  []string
+	)
+	c := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that this host is ready to benchmark (GPU, devices, kernel, firmware, Docker)",
+		Long: `doctor checks the things that make Strix Halo benchmarks fail or drift:
+
+  gpu             the GPU in the KFD topology (gfx1151 expected) and its name
+  /dev/kfd, /dev/dri/renderD*   present and openable read-write
+  groups          membership of the host's video and render groups
+  kernel          warns below 6.18.4 on gfx1151
+  linux-firmware  the installed version; 20251125 is known to break ROCm
+  ttm/gtt         ttm.pages_limit / amdgpu.gttsize (models live in GTT)
+  amd_iommu       recorded (it changes memory bandwidth)
+  docker          the daemon is reachable, its version; images present
+
+Each check prints pass, warn or fail with a fix. The exit status is 0 when
+nothing failed (warnings allowed) and 1 otherwise. The same facts are stored
+with every run as host provenance.
+
+Examples:
+  haloforge doctor
+  haloforge doctor --json > host.json
+  haloforge doctor --image haloforge/llama.cpp:vulkan`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			opts := host.Options{Root: root, Images: images}
+			if dc, err := newDockerClient(); err == nil {
+				defer dc.Close()
+				opts.Docker = mobyDocker{dc}
+			} else {
+				fmt.Fprintln(cmd.ErrOrStderr(), "haloforge: docker client:", err)
+			}
+			facts, checks := host.Gather(ctx, opts)
+			if err := printDoctor(cmd.OutOrStdout(), facts, checks, jsonOut); err != nil {
+				return err
+			}
+			if host.Failed(checks) {
+				n := 0
+				for _, c := range checks {
+					if c.Status == host.StatusFail {
+						n++
+					}
+				}
+				return &exitError{code: 1, err: fmt.Errorf("doctor: %d check(s) failed; see the fixes above", n)}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.BoolVar(&jsonOut, "json", false, "print facts and checks as JSON")
+	f.StringVar(&root, "root", "/", "filesystem root to inspect (for testing against a copied tree)")
+	f.StringArrayVar(&images, "image", nil, "image that must be present (repeatable)")
+	return c
+}
+
+func printDoctor(w io.Writer, facts bench.HostFacts, checks []host.Check, jsonOut bool) error {
+	if jsonOut {
+		e := json.NewEncoder(w)
+		e.SetIndent("", "  ")
+		return e.Encode(struct {
+			Facts  bench.HostFacts `json:"facts"`
+			Checks []host.Check    `json:"checks"`
+			OK     bool            `json:"ok"`
+		}{facts, checks, !host.Failed(checks)})
+	}
+	for _, c := range checks {
+		fmt.Fprintf(w, "%-4s  %-20s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Detail)
+		if c.Fix != "" {
+			fmt.Fprintf(w, "      %-20s fix: %s\n", "", c.Fix)
+		}
+	}
+	return nil
+}

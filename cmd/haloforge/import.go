@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/ingest"
+)
+
+func init() { addCommand(newImportCmd()) }
+
+// writeAtomic writes data to path via a temporary file and a rename.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func newImportCmd() *cobra.Command {
+	var (
+		db                    resultsFlags
+		runID, backend, model string
+		target, tool          string
+		replace               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Bring llama-bench, mamf-finder or rocm_bandwidth_test outputs from manual runs into the results as one run",
+		Long: `Import outputs of manual benchmark runs as one stored run (suite "import"),
+one case per file, so report, compare and history work on them.
+
+Each file's tool and format are detected: llama-bench -o json, jsonl, csv, md
+or sql (or a stderr log of -oe), mamf-finder, rocm_bandwidth_test 2.6 or
+RBT-NG. A truncated or garbled file is an error naming it, and then nothing is
+stored. Raw files are copied to HOME/runs/RUN/imported/ next to the database.
+
+Examples:
+  llama-bench -m model.gguf -o json > hip.json
+  haloforge import hip.json --backend hip --model llama-2-7b-q4_0
+  haloforge import vk.jsonl rocwmma.csv --run 20250601-manual
+  haloforge import mamf.txt rbt.txt --target gfx1151
+  haloforge report latest`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cases, err := ingest.Files(args, ingest.Options{Backend: backend, Model: model, Tool: bench.Tool(tool)})
+			if err != nil {
+				return err
+			}
+			run := ingest.Run(runID, target, cases, time.Now())
+			home := db.home
+			if home == "" {
+				home = bench.Home()
+			}
+			dir := bench.RunDir(home, run.ID)
+			for i := range run.Cases {
+				data, err := os.ReadFile(args[i])
+				if err != nil {
+					return fmt.Errorf("import %s: %w", args[i], err)
+				}
+				rel := filepath.Join("imported", fmt.Sprintf("%d-%s", i+1, filepath.Base(args[i])))
+				if err := writeAtomic(filepath.Join(dir, rel), data); err != nil {
+					return fmt.Errorf("keep raw copy of %s: %w", args[i], err)
+				}
+				run.Cases[i].StdoutLog = rel
+			}
+			s, err := db.open(false)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = s.Close() }()
+			if err := s.PutRunWithCases(context.Background(), run, replace); err != nil {
+				return fmt.Errorf("import: %w (nothing was stored)", err)
+			}
+			header := run
+			header.Cases = nil
+			if b, err := json.MarshalIndent(header, "", "  "); err == nil {
+				_ = writeAtomic(filepath.Join(dir, "run.json"), b)
+			}
+			n := 0
+			for _, c := range run.Cases {
+				n += len(c.Llama)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
+			return nil
+		},
+	}
+	db.register(cmd)
+	cmd.Flags().StringVar(&runID, "run", "", "run id (default import-YYYYMMDD-HHMMSS)")
+	cmd.Flags().StringVar(&backend, "backend", "", "backend build of every file: cpu, hip, hip-rocwmma, vulkan (default: from llama-bench's backends field)")
+	cmd.Flags().StringVar(&model, "model", "", "model name (default: the model file's base name)")
+	cmd.Flags().StringVar(&target, "target", "gfx1151", "GPU target the outputs were measured on")
+	cmd.Flags().StringVar(&tool, "tool", "", "force the tool: llama-bench, mamf-finder or rocm_bandwidth_test (default: detect)")
+	cmd.Flags().BoolVar(&replace, "replace", false, "replace a stored run with the same id")
+	return cmd
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+
+	"github.com/haloforge/haloforge/recipes"
+	"github.com/spf13/cobra"
+)
+
+func init() { addCommand(newLockCmd()) }
+
+var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func newLockCmd() *cobra.Command {
+	f := &planFlags{}
+	var check bool
+	var rootfs string
+	c := &cobra.Command{
+		Use:   "lock",
+		Short: "Write or check stack.lock, the record of every exact input",
+		Long: `lock writes stack.lock from the recipes: every component's exact source (git
+commit or tarball sha256) and version, the Debian sid base identity (archive
+snapshot, InRelease sha256, rootfs digest once known) and tool versions.
+Pins are edited in recipes/components/*.yaml and recipes/base.yaml; the lock
+follows. plan refuses recipes that disagree with the lock.
+
+Tool versions and the rootfs digest are kept from the existing lock (the
+digest only while the base is unchanged).
+
+Examples:
+  haloforge lock --recipes recipes             # after editing a pin
+  haloforge lock --check --recipes recipes     # CI: fail if the lock is stale
+  haloforge lock --rootfs-sha256 HEX           # record the base rootfs digest
+
+Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			set, err := f.loadSet()
+			if err != nil {
+				return inputExit(err)
+			}
+			path, found := f.lockPath()
+			if !found {
+				path = recipes.DefaultLockFile
+			}
+			var prev *recipes.Lock
+			if found {
+				if prev, err = recipes.LoadLock(path); err != nil && check {
+					return inputExit(err)
+				}
+			}
+			if check {
+				if prev == nil {
+					return &exitError{code: 1, err: fmt.Errorf("%s: no lock to check; run `haloforge lock` to write it", path)}
+				}
+				if err := prev.Check(set, nil); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				onDisk, err := os.ReadFile(path)
+				if err != nil {
+					return err
+				}
+				if want := recipes.MakeLock(set, prev).Marshal(); !bytes.Equal(onDisk, want) {
+					return &exitError{code: 1, err: fmt.Errorf("%s: not in canonical form; run `haloforge lock` to rewrite it", path)}
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date (%s)\n", path, prev.Digest())
+				return err
+			}
+			next := recipes.MakeLock(set, prev)
+			if rootfs != "" {
+				if !hex64.MatchString(rootfs) {
+					return &exitError{code: 2, err: fmt.Errorf("--rootfs-sha256 %q: not a 64-hex sha256; fix: pass the sha256sum of the rootfs tarball", rootfs)}
+				}
+				next.Base.RootfsSHA256 = rootfs
+			}
+			if err := os.WriteFile(path, next.Marshal(), 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
+			return err
+		},
+	}
+	c.Flags().BoolVar(&check, "check", false, "do not write; fail if the lock disagrees with the recipes")
+	c.Flags().StringVar(&rootfs, "rootfs-sha256", "", "record the sha256 of the debootstrapped base rootfs tarball")
+	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
+	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+	return c
+}

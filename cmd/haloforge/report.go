@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haloforge/haloforge/bench/report"
+)
+
+func init() { addCommand(newReportCmd()) }
+
+func newReportCmd() *cobra.Command {
+	var (
+		db     resultsFlags
+		tgt    targetFlags
+		format string
+		html   bool
+		out    string
+	)
+	cmd := &cobra.Command{
+		Use:   "report [RUN]",
+		Short: "Print a run's results as the seed's tables (markdown, json, csv) or one HTML page with plots",
+		Long: `Print a stored run as the tables people post: per model,
+| Run | pp512 (t/s) | tg128 (t/s) | Max Mem (MiB) | with mean ± std, the best
+value of each column in bold, memory as VRAM+GTT MiB ("n/a" when not measured)
+and "GPU Hang" for hung cases; the same for pp8192/tg8192; then efficiency
+(tok/TFLOP for prompt processing, % of peak memory bandwidth for generation),
+mamf-finder and rocm_bandwidth_test summaries against the target's peaks.
+
+RUN is a run id, a unique prefix of one, latest (default) or latest~N.
+
+--html writes one self-contained page (inline CSS, plots embedded as PNG: t/s
+by backend, t/s by context depth, memory) that opens with no network.
+
+Examples:
+  haloforge report                         # latest run, markdown
+  haloforge report 20261126 --format csv   # by id prefix
+  haloforge report latest~1 --format json -o prev.json
+  haloforge report --html -o report.html   # then open report.html
+  haloforge report --peak-tflops 59.4 --peak-gbs 256   # peaks for an unknown target`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref := "latest"
+			if len(args) == 1 {
+				ref = args[0]
+			}
+			if html {
+				format = "html"
+			}
+			switch format {
+			case "md", "markdown", "json", "csv", "html":
+			default:
+				return fmt.Errorf("unknown --format %q: use md, json, csv or html", format)
+			}
+			s, err := db.open(true)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = s.Close() }()
+			ctx := context.Background()
+			id, err := s.Resolve(ctx, ref)
+			if err != nil {
+				return err
+			}
+			run, err := s.Run(ctx, id)
+			if err != nil {
+				return err
+			}
+			rep := report.Build(run, tgt.resolve(run.Target, cmd.ErrOrStderr()))
+			w, closeOut, err := output(cmd, out)
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "json":
+				err = rep.JSON(w)
+			case "csv":
+				err = rep.CSV(w)
+			case "html":
+				err = rep.HTML(w, run)
+			default:
+				err = rep.Markdown(w)
+			}
+			if cerr := closeOut(); err == nil {
+				err = cerr
+			}
+			if err == nil && out != "" && out != "-" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+			}
+			return err
+		},
+	}
+	db.register(cmd)
+	tgt.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "md", "output format: md, json, csv or html")
+	cmd.Flags().BoolVar(&html, "html", false, "write a self-contained HTML page with plots (same as --format html)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
+	return cmd
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/report"
+	"github.com/haloforge/haloforge/bench/store"
+)
+
+// resultsFlags are the flags every results command shares.
+type resultsFlags struct {
+	home string
+	db   string
+}
+
+func (f *resultsFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.home, "home", "", "haloforge data directory (default: $HALOFORGE_HOME, else $XDG_DATA_HOME/haloforge, else ~/.local/share/haloforge)")
+	cmd.Flags().StringVar(&f.db, "db", "", "results database (default: HOME/results.db)")
+}
+
+func (f *resultsFlags) path() string {
+	if f.db != "" {
+		return f.db
+	}
+	home := f.home
+	if home == "" {
+		home = bench.Home()
+	}
+	return bench.DBPath(home)
+}
+
+// open opens the results store; with mustExist an absent database is an
+// error rather than a new empty one.
+func (f *resultsFlags) open(mustExist bool) (*store.Store, error) {
+	p := f.path()
+	if mustExist {
+		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no results database at %s: run `haloforge bench` or `haloforge import FILE...` first, or pass --db/--home", p)
+		}
+	}
+	return store.Open(p)
+}
+
+// knownTargets are the peak figures of targets haloforge knows; recipes'
+// target table replaces this once it exists.
+var knownTargets = map[string]report.Target{
+	"gfx1151": report.DefaultTarget,
+}
+
+// targetFlags pick the peaks efficiency is measured against.
+type targetFlags struct {
+	name   string
+	tflops float64
+	gbs    float64
+}
+
+func (t *targetFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.name, "target", "", "GPU target whose peaks to use (default: the run's target; known: gfx1151)")
+	cmd.Flags().Float64Var(&t.tflops, "peak-tflops", 0, "peak FP16/BF16 TFLOPS (overrides the target's)")
+	cmd.Flags().Float64Var(&t.gbs, "peak-gbs", 0, "peak memory bandwidth in GB/s (overrides the target's)")
+}
+
+func (t *targetFlags) resolve(runTarget string, warn io.Writer) report.Target {
+	name := t.name
+	if name == "" {
+		name = runTarget
+	}
+	if name == "" {
+		name = report.DefaultTarget.Name
+	}
+	tg, ok := knownTargets[name]
+	if !ok {
+		tg = report.Target{Name: name}
+	}
+	if t.tflops > 0 {
+		tg.PeakTFLOPS = t.tflops
+	}
+	if t.gbs > 0 {
+		tg.PeakGBs = t.gbs
+	}
+	if tg.PeakTFLOPS == 0 || tg.PeakGBs == 0 {
+		fmt.Fprintf(warn, "haloforge: no peak figures for target %q: efficiency columns left out (pass --peak-tflops and --peak-gbs)\n", name)
+	}
+	return tg
+}
+
+// output opens -o FILE, or returns stdout.
+func output(cmd *cobra.Command, path string) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return cmd.OutOrStdout(), func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return f, f.Close, nil
+}
