@@ -92,7 +92,11 @@ func (r *Runner) now() time.Time {
 func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []suite.Case) (*bench.Run, error) {
 	run.Started = r.now().UTC()
 	if run.ID == "" {
-		run.ID = NewRunID(run.Started, run.Suite)
+		host := run.Host.Hostname
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		run.ID = FleetRunID(run.Started, run.Suite, host)
 	}
 	d, err := CreateRun(r.Home, &run, raw, cases)
 	if err != nil {

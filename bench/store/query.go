@@ -87,7 +87,7 @@ ORDER BY r.started DESC, r.id DESC`
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -125,14 +125,14 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 			}
 		}
 		var id string
-		err := s.db.QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
+		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("%w: %s (the store %s holds fewer runs; see haloforge history or run haloforge bench)", ErrNotFound, ref, s.path)
 		}
 		return id, err
 	}
 	var id string
-	err := s.db.QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
+	err := s.x().QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
@@ -140,7 +140,7 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(ref)
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY started DESC LIMIT 6`, esc+"%")
+	rows, err := s.x().QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY started DESC LIMIT 6`, esc+"%")
 	if err != nil {
 		return "", err
 	}
@@ -171,7 +171,7 @@ func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(c
 
 // Run loads a full run (header and every case with its results) by exact id.
 func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
+	r, err := scanRun(s.x().QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -206,7 +206,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
+	rows, err := s.x().QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +231,7 @@ func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[s
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
   c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load cases: %w", err)
 	}
@@ -306,7 +306,7 @@ WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 		r llamabench.Record
 	}
 	var todo []pending
-	if err := eachRow(ctx, s.db, lq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), lq, args, func(run, cs, j string) error {
 		if c := index[key{run, cs}]; c != nil {
 			todo = append(todo, pending{c: c, j: j})
 		}
@@ -339,7 +339,7 @@ WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 	}
 	mq := `SELECT m.run_id, m.case_id, m.result_json FROM mamf m
 JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.db, mq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), mq, args, func(run, cs, j string) error {
 		c := index[key{run, cs}]
 		if c == nil {
 			return nil
@@ -355,7 +355,7 @@ JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.i
 	}
 	bq := `SELECT b.run_id, b.case_id, b.result_json FROM bandwidth b
 JOIN cases c ON c.run_id = b.run_id AND c.case_id = b.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.db, bq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), bq, args, func(run, cs, j string) error {
 		c := index[key{run, cs}]
 		if c == nil {
 			return nil
