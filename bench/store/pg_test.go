@@ -2,11 +2,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"reflect"
@@ -30,44 +27,7 @@ import (
 
 // pgTestDSN returns a DSN for a fresh schema, or skips the test when no
 // server is configured (fails instead with HALOFORGE_REQUIRE_PG=1).
-func pgTestDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("HALOFORGE_TEST_PG_DSN")
-	if dsn == "" {
-		if os.Getenv("HALOFORGE_REQUIRE_PG") == "1" {
-			t.Fatal("HALOFORGE_REQUIRE_PG=1 but HALOFORGE_TEST_PG_DSN is unset: start a server with scripts/pg-test-server.sh")
-		}
-		t.Skip("no PostgreSQL: set HALOFORGE_TEST_PG_DSN (scripts/pg-test-server.sh prints one)")
-	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	schema := "hf_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		_ = admin.Close()
-		t.Fatalf("create schema in %s: %v", RedactDSN(dsn), err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = admin.Close()
-	})
-	return withSearchPath(t, dsn, schema)
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("HALOFORGE_TEST_PG_DSN: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func pgTestDSN(t *testing.T) string { return testfix.PostgresDSN(t) }
 
 func openPG(t *testing.T, dsn string) *Postgres {
 	t.Helper()

@@ -21,7 +21,6 @@ import (
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/runner"
-	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/images/runtime"
 )
@@ -38,6 +37,7 @@ type benchOpts struct {
 	noBuild         bool
 	target          string
 	containerPrefix string
+	db              string
 	// cases, when set, are run instead of the suite's expansion (reproduce).
 	cases   []suite.Case
 	reproOf string
@@ -128,7 +128,8 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.BoolVar(&o.plain, "plain", false, "plain progress lines even on a terminal")
 	f.BoolVar(&o.noBuild, "no-build", false, "do not build the smoke runtime image when it is missing")
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
-	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time and suite, e.g. 20261126-130405-smoke)")
+	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9)")
+	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -201,7 +202,7 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		return err
 	}
 
-	db, err := store.Open(bench.DBPath(home))
+	db, err := openResults(ctx, resultsLocation(o.db, home), false)
 	if err != nil {
 		return fmt.Errorf("results database: %w", err)
 	}

@@ -23,7 +23,7 @@ func jsonOut(w io.Writer, v any) error {
 }
 
 // loadRun resolves a run reference and loads the run.
-func loadRun(ctx context.Context, s *store.Store, ref string) (bench.Run, error) {
+func loadRun(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
 	id, err := s.Resolve(ctx, ref)
 	if err != nil {
 		return bench.Run{}, err

@@ -14,7 +14,6 @@ import (
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/report"
 	"github.com/haloforge/haloforge/bench/runner"
-	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/recipes"
 )
@@ -76,7 +75,7 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 		return err
 	}
 	home := bench.Home()
-	db, err := store.Open(bench.DBPath(home))
+	db, err := openResults(ctx, resultsLocation("", home), false)
 	if err != nil {
 		return fmt.Errorf("results database: %w", err)
 	}
@@ -117,7 +116,7 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 		return err
 	}
 
-	db, err = store.Open(bench.DBPath(home))
+	db, err = openResults(ctx, resultsLocation("", home), false)
 	if err != nil {
 		return err
 	}
