@@ -48,13 +48,14 @@ fi
 
 bindir=$(find_bindir)
 if [ -z "$bindir" ]; then
+	sudo=""
 	if [ "$(id -u)" -ne 0 ]; then
-		log "PostgreSQL server binaries not found and not root: run 'sudo apt-get install -y postgresql' first"
-		exit 1
+		command -v sudo >/dev/null || { log "PostgreSQL server binaries not found and not root: run 'apt-get install -y postgresql' as root first"; exit 1; }
+		sudo="sudo"
 	fi
 	log "installing postgresql from the Debian archive"
-	apt-get update -qq >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+	$sudo apt-get update -qq >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
 	bindir=$(find_bindir)
 	[ -n "$bindir" ] || { log "postgresql installed but no initdb under /usr/lib/postgresql/*/bin"; exit 1; }
 fi
