@@ -20,6 +20,21 @@ else
 	bin/haloforge image smoke
 fi
 echo "test.sh: image ready after $(($(date +%s) - start))s" >&2
+# Fleet results: a throwaway PostgreSQL from Debian on 127.0.0.1 for the
+# store's PostgreSQL tests (2 runner processes x 50 runs, db migrate, reports
+# from PostgreSQL); HALOFORGE_REQUIRE_PG=1 so they cannot skip.
+pg_parent=$(mktemp -d)
+chmod 755 "$pg_parent"
+pg_stop() {
+	local d
+	for d in "$pg_parent"/hf-pgtest.*; do
+		if [ -d "$d" ]; then scripts/pg-test-server.sh --stop "$d" || true; fi
+	done
+	rm -rf "$pg_parent"
+}
+trap pg_stop EXIT
+HALOFORGE_TEST_PG_DSN=$(PG_TEST_DIR=$pg_parent scripts/pg-test-server.sh)
+export HALOFORGE_TEST_PG_DSN HALOFORGE_REQUIRE_PG=1
 go vet ./...
 go test -timeout 25m ./...
 echo "test.sh: all tests passed in $(($(date +%s) - start))s" >&2
