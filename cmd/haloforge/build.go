@@ -28,6 +28,7 @@ type buildOpts struct {
 	only        []string
 	export      bool
 	quiet       bool
+	engine      string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -45,12 +46,22 @@ It needs the dagger CLI of the pinned version (v0.20.0) on PATH or in
 _EXPERIMENTAL_DAGGER_CLI_BIN, and an engine it can reach (for a local engine
 container: _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://NAME).
 
+Several runners can share one engine, and so one cache: --engine ADDRESS (or
+$HALOFORGE_ENGINE) sets _EXPERIMENTAL_DAGGER_RUNNER_HOST for this build, e.g.
+tcp://build-host.lab:1234, ssh://runner@build-host.lab or
+docker-container://haloforge-dagger-engine with DOCKER_HOST=ssh://runner@build-host.lab.
+haloforge plan --cached-from shows which steps that cache already holds.
+See docs/shared-engine.md (engine.json, cache volume, GC, security).
+
 Examples:
   # the offline smoke stack from a local llama.cpp checkout and a debootstrapped base
   haloforge build --profile smoke --base-tarball sid.tar --source llama.cpp=./llama.cpp --export
 
   # only the Vulkan image, 4 jobs per compile
-  haloforge build --profile smoke --image llama-vulkan --jobs 4 --export`,
+  haloforge build --profile smoke --image llama-vulkan --jobs 4 --export
+
+  # on the lab's shared engine
+  haloforge build --engine tcp://build-host.lab:1234 --export`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -66,6 +77,7 @@ Examples:
 	f.StringSliceVar(&o.only, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
+	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
 	return c
 }
 
@@ -97,13 +109,26 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	engine, from, err := resolveEngine(o.engine, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkEngine(engine, 10*time.Second); err != nil {
+		return err
+	}
+	if err := useEngine(engine); err != nil {
+		return err
+	}
+	if engine != "" && !o.quiet {
+		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s (from %s)\n", engine, from)
+	}
 	logw := stderr
 	if o.quiet {
 		logw = io.Discard
 	}
 	client, err := dagger.Connect(ctx, dagger.WithLogOutput(logw))
 	if err != nil {
-		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
+		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point --engine or _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
 	}
 	defer func() { _ = client.Close() }()
 
