@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
 	"github.com/haloforge/haloforge/bench"
@@ -162,6 +163,14 @@ cases:
     rpc:
       network: ` + network + `
       workers: [{host: w1, backend: cpu, port: 50100}, {host: w2, backend: cpu}]
+  - tool: llama-bench
+    variant: nostart
+    models: [tiny]
+    backends: [cpu]
+    tests: [tg8]
+    rpc:
+      network: ` + network + `
+      workers: [{host: w1, backend: cpu}, {host: w2, backend: cpu, command: [sh, -c, "echo no device here >&2; exit 3"]}]
 `
 	s, err := suite.Parse("rpc-itest.yaml", []byte(y))
 	if err != nil {
@@ -189,9 +198,9 @@ cases:
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("3 RPC cases in %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("4 RPC cases in %s", time.Since(start).Round(time.Millisecond))
 	<-prog.done
-	if len(run.Cases) != 3 {
+	if len(run.Cases) != 4 {
 		t.Fatalf("%d cases", len(run.Cases))
 	}
 	dir := bench.RunDir(home, run.ID)
@@ -239,7 +248,7 @@ cases:
 	}
 
 	killed := run.Cases[1]
-	t.Logf("killed case: %s exit %d: %s", killed.Status, killed.ExitCode, killed.Error)
+	t.Logf("killed case: %s after %s, llama-bench exit %d: %s", killed.Status, killed.Finished.Sub(killed.Started).Round(time.Millisecond), killed.ExitCode, killed.Error)
 	if killed.Status != bench.StatusCrash || !strings.Contains(killed.Error, "rpc worker w2 (ssh://hf@box2.invalid:2222) exited with code 137 during the case") {
 		t.Errorf("killed case: %s %q", killed.Status, killed.Error)
 	}
@@ -259,12 +268,21 @@ cases:
 		t.Errorf("after: worker port not used: %+v", a)
 	}
 
+	nostart := run.Cases[3]
+	t.Logf("nostart: %s %s", nostart.Status, nostart.Error)
+	if nostart.Status != bench.StatusError || !strings.Contains(nostart.Error, `rpc worker w2 (ssh://hf@box2.invalid:2222) exited with code 3 before listening (its last log line: "no device here")`) {
+		t.Errorf("worker that never listened: %s %q", nostart.Status, nostart.Error)
+	}
+	if nt := nostart.Topology; nt == nil || len(nt.Workers) != 2 || nt.Workers[1].ExitCode == nil || *nt.Workers[1].ExitCode != 3 {
+		t.Errorf("nostart topology: %+v", nt)
+	}
+
 	// Stored: the database has the same topology.
 	stored, err := db.Run(ctx, run.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stored.Cases) != 3 {
+	if len(stored.Cases) != 4 {
 		t.Fatalf("stored %d cases", len(stored.Cases))
 	}
 	for i, c := range stored.Cases {
@@ -345,5 +363,31 @@ cases:
 	list, err := dc.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("name", "hf-rpc-int-")})
 	if err != nil || len(list.Items) != 0 {
 		t.Errorf("containers left after interrupt: %d %v", len(list.Items), err)
+	}
+}
+
+// TestRPCLeftovers: worker containers a killed runner left on a worker host
+// are removed when the run is resumed (by their labels).
+func TestRPCLeftovers(t *testing.T) {
+	dc := dockertest.Client(t)
+	img := rpcImage(t, dc)
+	ctx := context.Background()
+	runID := "hf-rpc-leftover-" + time.Now().Format("150405.000000")
+	created, err := dc.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Name: "hf-rpc-leftover-" + strings.ReplaceAll(time.Now().Format("150405.000000"), ".", ""),
+		Config: &container.Config{Image: img, Entrypoint: []string{"sleep"}, Cmd: []string{"600"},
+			Labels: map[string]string{LabelRun: runID, LabelRole: "rpc-worker", LabelHost: "w1"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = dc.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true}) }()
+	if _, err := dc.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []suite.Case{{ID: "x", RPC: &suite.RPC{Workers: []suite.RPCWorker{{Host: "w1", Endpoint: suite.Host{Docker: dc.DaemonHost()}}}}}}
+	(&Runner{Docker: dc}).removeRPCLeftovers(ctx, runID, cases)
+	if _, err := dc.ContainerInspect(ctx, created.ID, client.ContainerInspectOptions{}); err == nil {
+		t.Error("leftover worker still there")
 	}
 }
