@@ -80,6 +80,9 @@ type Runner struct {
 	Now        func() time.Time
 	// ConnectHost connects to RPC worker hosts (default ConnectHost).
 	ConnectHost HostConnector
+	// Files are written into a new run's directory before its first case,
+	// e.g. stack.lock for reproduce.
+	Files map[string][]byte
 }
 
 func (r *Runner) now() time.Time {
@@ -99,6 +102,11 @@ func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []s
 	d, err := CreateRun(r.Home, &run, raw, cases)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
+		if err := WriteFileAtomic(filepath.Join(d.Path, name), r.Files[name]); err != nil {
+			return nil, err
+		}
 	}
 	return r.execute(ctx, d, &run, cases)
 }
