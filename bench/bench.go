@@ -55,8 +55,8 @@ type Run struct {
 	// same plan. The exact lock is kept beside run.json as stack.lock.
 	Stack *StackInfo `json:"stack,omitempty"`
 	// ReproOf names the run this one reproduces (haloforge reproduce).
-	ReproOf string `json:"repro_of,omitempty"`
-	Cases      []CaseResult `json:"cases"`
+	ReproOf string       `json:"repro_of,omitempty"`
+	Cases   []CaseResult `json:"cases"`
 }
 
 // StackInfo is the build-plan provenance of a run.
@@ -170,6 +170,8 @@ type TopologyNode struct {
 	Endpoint string `json:"endpoint,omitempty"` // Docker endpoint: unix://..., tcp://..., ssh://...
 	Backend  string `json:"backend"`            // cpu, hip, hip-rocwmma, vulkan
 	Image    string `json:"image,omitempty"`
+	// ImageID is the image's id on that host (workers only).
+	ImageID string `json:"image_id,omitempty"`
 	// Address is host:port llama-bench connected to (workers only).
 	Address   string `json:"address,omitempty"`
 	Container string `json:"container,omitempty"`

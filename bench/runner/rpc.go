@@ -187,6 +187,11 @@ func (s *rpcSession) start(ctx context.Context, i int, ws suite.RPCWorker) (*rpc
 		return nil, fmt.Errorf("rpc worker %s: %w", ws.Host, err)
 	}
 	w.docker = dk
+	img, err := dk.ImageInspect(ctx, ws.Image)
+	if err != nil {
+		return nil, fmt.Errorf("%s: image %s: %w (the image must exist on that host: build it there, or docker save | docker -H %s load)", w.describe(), ws.Image, err, ws.Endpoint.Docker)
+	}
+	w.node.ImageID = img.ID
 	devs, gids, notes, err := probeHost(ctx, dk, ws.Image, ws.Devices)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", w.describe(), err)

@@ -226,7 +226,7 @@ cases:
 	t.Logf("topology:\n%s", tj)
 	for i, w := range topo.Workers {
 		wantHost := []string{"w1", "w2"}[i]
-		if w.Host != wantHost || w.Backend != "cpu" || w.Image != img || w.ExitCode != nil {
+		if w.Host != wantHost || w.Backend != "cpu" || w.Image != img || !strings.HasPrefix(w.ImageID, "sha256:") || w.ExitCode != nil {
 			t.Errorf("worker %d: %+v", i, w)
 		}
 		if !strings.HasSuffix(w.Address, ":50052") || !strings.Contains(ok.Llama[0].GPUInfo, w.Address) {
