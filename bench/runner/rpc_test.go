@@ -144,6 +144,7 @@ hosts:
   w2: {docker: "` + sshEP + `"}
 backends:
   cpu: {image: ` + img + `}
+  vulkan: {image: ` + img + `}
 models:
   tiny: {path: ` + tiny + `}
 cases:
@@ -170,7 +171,7 @@ cases:
     tests: [tg8]
     rpc:
       network: ` + network + `
-      workers: [{host: w1, backend: cpu, port: 50100}, {host: w2, backend: cpu}]
+      workers: [{host: w1, backend: vulkan, port: 50100}, {host: w2, backend: cpu}]
   - tool: llama-bench
     variant: nostart
     models: [tiny]
@@ -269,11 +270,26 @@ cases:
 
 	after := run.Cases[2]
 	t.Logf("after: %s %v", after.Status, after.Error)
+	for _, l := range after.Llama {
+		t.Logf("after %s: %.1f t/s (backends %s)", l.Label(), l.AvgTS, l.Backends)
+	}
 	if after.Status != bench.StatusOK || len(after.Llama) != 1 || after.Llama[0].AvgTS <= 0 {
 		t.Errorf("suite did not go on after the killed worker: %s %q", after.Status, after.Error)
 	}
 	if a := after.Topology; a == nil || !strings.HasSuffix(a.Workers[0].Address, ":50100") {
 		t.Errorf("after: worker port not used: %+v", a)
+	} else {
+		// A Vulkan worker: its devices as for a single-box Vulkan case (/dev/dri
+		// where the host has it), and the device its server offered (Mesa
+		// lavapipe here, a Radeon on Strix Halo).
+		vk := a.Workers[0]
+		t.Logf("after: vulkan worker offered %q, devices %v, notes %q", vk.GPUs, vk.Devices, vk.Notes)
+		if len(vk.GPUs) != 1 || !strings.HasPrefix(vk.GPUs[0], "Vulkan0: ") {
+			t.Errorf("vulkan worker devices %q", vk.GPUs)
+		}
+		if !slices.Contains(vk.Devices, "/dev/dri") && !slices.ContainsFunc(vk.Notes, func(n string) bool { return strings.Contains(n, "/dev/dri absent on host") }) {
+			t.Errorf("vulkan worker: no /dev/dri and no note: %+v", vk)
+		}
 	}
 
 	nostart := run.Cases[3]
