@@ -94,8 +94,8 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 			// ± one standard deviation, in a grey no palette colour uses.
 			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
 			if err == nil {
-				eb.LineStyle.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
-				eb.LineStyle.Width = vg.Points(1.5)
+				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
+				eb.Width = vg.Points(1.5)
 				p.Add(eb)
 			}
 		}
