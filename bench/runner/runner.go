@@ -382,7 +382,8 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 		select {
 		case w := <-wait.Result:
 			exit = int(w.StatusCode)
-		case <-wait.Error:
+		case werr := <-wait.Error:
+			res.Notes = append(res.Notes, fmt.Sprintf("waiting after SIGKILL: %v", werr))
 		case <-time.After(time.Minute):
 			res.Notes = append(res.Notes, "container did not exit within 1 min of SIGKILL")
 		}

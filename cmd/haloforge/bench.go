@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/models"
@@ -98,8 +99,17 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
   haloforge bench --suite smoke --list       # print the cases and exit
   haloforge bench --resume                   # continue the latest unfinished run
   haloforge bench --resume 20261126-130405-smoke`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, o) },
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				// pflag needs --resume=ID for an optional value; accept --resume ID too.
+				if o.resume != "latest" {
+					return fmt.Errorf("unexpected argument %q: the suite is given with --suite, a run to resume with --resume RUN", args[0])
+				}
+				o.resume = args[0]
+			}
+			return runBench(cmd, o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.suite, "suite", "seed", "built-in suite name ("+strings.Join(suite.Embedded(), ", ")+") or a suite file path")
@@ -116,9 +126,11 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	return cmd
 }
 
+// isTerminal reports whether f is a terminal with a size (a pty without one,
+// as under script(1) in CI, cannot draw a bar: plain lines then).
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0
 }
 
 func runBench(cmd *cobra.Command, o benchOpts) error {
@@ -170,7 +182,7 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		return err
 	}
 	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: tinyWriter(),
-		Log: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
+		Log: func(format string, a ...any) { _, _ = fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
 	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
 	if err != nil {
 		return err
@@ -208,11 +220,11 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		}
 		return err
 	}
-	fmt.Fprintln(out)
+	_, _ = fmt.Fprintln(out)
 	if err := runner.WriteTable(out, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
+	_, _ = fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
 	if n := runner.Failed(run); n > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
 	}
@@ -221,9 +233,9 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 
 func listCases(w io.Writer, cases []suite.Case) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
+	_, _ = fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
 	for _, c := range cases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
 	}
 	return tw.Flush()
 }
@@ -241,7 +253,7 @@ func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBu
 	for _, ref := range refs {
 		img, err := d.ImageInspect(ctx, ref)
 		if err != nil && ref == runtime.SmokeRef && !noBuild {
-			fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
+			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
 			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), log).Ensure(ctx, d)
 			if err != nil {
 				return nil, err

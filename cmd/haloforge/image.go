@@ -54,14 +54,14 @@ dagger call build-stack instead.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s %s\n", info.Ref, info.ID)
+			_, _ = fmt.Fprintf(out, "%s %s\n", info.Ref, info.ID)
 			keys := make([]string, 0, len(info.Labels))
 			for k := range info.Labels {
 				keys = append(keys, k)
 			}
 			slices.Sort(keys)
 			for _, k := range keys {
-				fmt.Fprintf(out, "  %s=%s\n", k, strings.ReplaceAll(info.Labels[k], ",", ", "))
+				_, _ = fmt.Fprintf(out, "  %s=%s\n", k, strings.ReplaceAll(info.Labels[k], ",", ", "))
 			}
 			return nil
 		},

@@ -159,7 +159,10 @@ func (s Spec) Ensure(ctx context.Context, d Docker) (bench.ImageInfo, error) {
 		return bench.ImageInfo{}, fmt.Errorf("wait for build container: %w", err)
 	}
 	select {
-	case <-logsDone:
+	case err := <-logsDone:
+		if err != nil {
+			s.logf("runtime: build output stream: %v", err)
+		}
 	case <-time.After(30 * time.Second):
 	}
 	if code != 0 {
