@@ -19,8 +19,8 @@ import (
 
 func init() { addCommand(newImportCmd()) }
 
-// runIDRE is what a run id may look like: it names a directory.
-var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// importRunIDRE is what a run id may look like: it names a directory.
+var importRunIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // writeAtomic writes data to path via a temporary file and a rename.
 func writeAtomic(path string, data []byte) error {
@@ -74,7 +74,7 @@ Examples:
 				return err
 			}
 			run := ingest.Run(runID, target, cases, time.Now())
-			if !runIDRE.MatchString(run.ID) {
+			if !importRunIDRE.MatchString(run.ID) {
 				return fmt.Errorf("bad --run %q: use letters, digits, '.', '_' and '-' (it names a directory)", run.ID)
 			}
 			s, err := db.open(false)
