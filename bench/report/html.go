@@ -113,7 +113,7 @@ type errPoint struct{ x, y, e float64 }
 
 func (p errPoint) Len() int                      { return 1 }
 func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
-func (p errPoint) YError(int) (float64, float64) { return p.e, p.e }
+func (p errPoint) YError(int) (float64, float64) { return min(p.e, p.y), p.e } // t/s never goes below 0
 
 type depthKey struct {
 	model string
