@@ -37,6 +37,22 @@ fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
 
+# --- parsers helper: fuzzing, tiny models, doctor ---
+.PHONY: fuzz-parsers tiny-models doctor
+fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)
+	@for spec in llamabench:FuzzParseJSON llamabench:FuzzParseMD llamabench:FuzzParseCSV llamabench:FuzzParseSQL \
+	  llamabench:FuzzParseAuto mamf:FuzzMamf rbt:FuzzRBT gguf:FuzzInspect; do \
+	  pkg=$${spec%%:*}; fz=$${spec##*:}; echo "== $$fz"; \
+	  $(GO) test ./bench/$$pkg -run '^$$' -fuzz "^$$fz$$" -fuzztime $(or $(FUZZTIME),30s) -fuzzminimizetime 2s -parallel 1 || exit 1; \
+	done
+
+tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
+	@mkdir -p bin/models
+	@for t in f16 q8_0 q4_0; do $(BIN) model tiny --type $$t -o bin/models/tiny-$$t.gguf; done
+
+doctor: build ## check this host (GPU, devices, kernel, firmware, Docker)
+	$(BIN) doctor
+
 # --- bench: main job and test command (helper "runner") ---
 .PHONY: smoke test smoke-image
 smoke: ## the main job: set up the host, build, run the smoke suite, print the table
@@ -47,3 +63,15 @@ test: ## the test command (CI): set up the host, smoke image, go vet, every test
 
 smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
 	$(BIN) image smoke
+
+# --- results: store, reports, compare, history (helper "results") ---
+.PHONY: test-browser bench-report fuzz-results
+test-browser: ## open the HTML report in headless Chromium and check the plots render (apt-get install chromium)
+	HALOFORGE_REQUIRE_BROWSER=1 $(GO) test ./bench/report -run '^TestHTMLInBrowser$$' -v
+
+bench-report: ## BenchmarkReport10k: load + render a 10,000-case run from SQLite (goal < 2 s/op)
+	$(GO) test ./bench/report -run '^$$' -bench '^BenchmarkReport10k$$' -benchtime 3x -benchmem
+
+fuzz-results: ## fuzz import detection and llama-bench argv reading (FUZZTIME=30s each)
+	$(GO) test ./bench/ingest -run '^$$' -fuzz '^FuzzCase$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./bench/report -run '^$$' -fuzz '^FuzzArgsConfig$$' -fuzztime $(or $(FUZZTIME),30s)

@@ -49,8 +49,28 @@ type Run struct {
 	// Models used by the run's cases, keyed by the suite's model name.
 	Models map[string]ModelInfo `json:"models,omitempty"`
 	// LockDigest is the sha256 of the stack.lock the images were built from, if known.
-	LockDigest string       `json:"lock_digest,omitempty"`
+	LockDigest string `json:"lock_digest,omitempty"`
+	// Stack says which build plan the run's images belong to, so
+	// `haloforge reproduce` can rebuild the same stack and check it is the
+	// same plan. The exact lock is kept beside run.json as stack.lock.
+	Stack *StackInfo `json:"stack,omitempty"`
+	// ReproOf names the run this one reproduces (haloforge reproduce).
+	ReproOf string `json:"repro_of,omitempty"`
 	Cases      []CaseResult `json:"cases"`
+}
+
+// StackInfo is the build-plan provenance of a run.
+type StackInfo struct {
+	// Profile is the recipes profile the suite's images come from ("smoke",
+	// or "" for the whole stack).
+	Profile string `json:"profile"`
+	// PlanDigest is the sha256 of the plan (recipes, lock, target, profile)
+	// as JSON: the same digest means the same steps, pins, flags and keys.
+	PlanDigest string `json:"plan_digest"`
+	// Steps are the plan's step ids with their cache keys, in build order.
+	Steps []string `json:"steps,omitempty"`
+	// Haloforge is the version of haloforge that ran the suite.
+	Haloforge string `json:"haloforge,omitempty"`
 }
 
 // CaseResult is the outcome of one case of a suite.

@@ -78,6 +78,9 @@ type Runner struct {
 	Parse      Parser
 	Progress   Progress
 	Now        func() time.Time
+	// Files are written into a new run's directory before its first case,
+	// e.g. stack.lock for reproduce.
+	Files map[string][]byte
 }
 
 func (r *Runner) now() time.Time {
@@ -97,6 +100,11 @@ func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []s
 	d, err := CreateRun(r.Home, &run, raw, cases)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
+		if err := WriteFileAtomic(filepath.Join(d.Path, name), r.Files[name]); err != nil {
+			return nil, err
+		}
 	}
 	return r.execute(ctx, d, &run, cases)
 }

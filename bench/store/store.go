@@ -165,13 +165,19 @@ func putRun(ctx context.Context, db execer, r bench.Run) error {
 	if err != nil {
 		return fmt.Errorf("run %s images: %w", r.ID, err)
 	}
+	header := r
+	header.Cases = nil
+	runJ, err := mustJSON(header)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", r.ID, err)
+	}
 	_, err = db.ExecContext(ctx, `
-INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest, run_json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET suite=excluded.suite, target=excluded.target,
   started=excluded.started, finished=excluded.finished, host=excluded.host,
-  images=excluded.images, lock_digest=excluded.lock_digest`,
-		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest)
+  images=excluded.images, lock_digest=excluded.lock_digest, run_json=excluded.run_json`,
+		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest, runJ)
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
@@ -268,13 +274,28 @@ func putCase(ctx context.Context, tx *sql.Tx, runID string, c bench.CaseResult) 
 	}
 	argsJ, _ := mustJSON(args)
 	envJ, _ := mustJSON(env)
+	head := c
+	head.Llama, head.Mamf, head.Bandwidth = nil, nil, nil
+	caseJ, err := mustJSON(head)
+	if err != nil {
+		return fmt.Errorf("store case %s: %w", c.ID, err)
+	}
+	var wall, limit *float64
+	if c.WallSec > 0 {
+		wall = &c.WallSec
+	}
+	if c.TimeoutSec > 0 {
+		limit = &c.TimeoutSec
+	}
 	_, err = tx.ExecContext(ctx, `
 INSERT INTO cases (run_id, case_id, seq, tool, backend, model, image, status, exit_code, error,
-  started, finished, vram_mib, gtt_mib, ram_mib, stdout_log, stderr_log, args, env)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  started, finished, vram_mib, gtt_mib, ram_mib, stdout_log, stderr_log, args, env,
+  case_json, wall_sec, timeout_sec, proc_vram_mib, proc_gtt_mib)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		runID, c.ID, seq, string(c.Tool), c.Backend, c.Model, c.Image, string(c.Status), c.ExitCode, c.Error,
 		fmtTime(c.Started), fmtTime(c.Finished), nullFloat(c.Memory.VRAMMiB), nullFloat(c.Memory.GTTMiB),
-		nullFloat(c.Memory.RAMMiB), c.StdoutLog, c.StderrLog, argsJ, envJ)
+		nullFloat(c.Memory.RAMMiB), c.StdoutLog, c.StderrLog, argsJ, envJ,
+		caseJ, nullFloat(wall), nullFloat(limit), nullFloat(c.Memory.ProcVRAMMiB), nullFloat(c.Memory.ProcGTTMiB))
 	if err != nil {
 		return fmt.Errorf("store case %s: %w", c.ID, err)
 	}

@@ -29,6 +29,9 @@ var embedded embed.FS
 type Suite struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description,omitempty"`
+	// Profile is the recipes profile whose images the suite runs ("smoke";
+	// empty for the whole stack): recorded with each run for reproduce.
+	Profile string `yaml:"profile,omitempty"`
 	// Defaults apply to every case unless the case overrides them.
 	Defaults Defaults `yaml:"defaults,omitempty"`
 	// Backends configures the backends cases may use: image and extra env.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -37,6 +38,12 @@ type benchOpts struct {
 	noBuild         bool
 	target          string
 	containerPrefix string
+	// cases, when set, are run instead of the suite's expansion (reproduce).
+	cases   []suite.Case
+	reproOf string
+	runID   string
+	// onRun, when set, receives the finished run (reproduce compares it).
+	onRun func(*bench.Run)
 }
 
 func newBenchCmd() *cobra.Command {
@@ -128,6 +135,7 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.BoolVar(&o.plain, "plain", false, "plain progress lines even on a terminal")
 	f.BoolVar(&o.noBuild, "no-build", false, "do not build the smoke runtime image when it is missing")
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
+	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time and suite, e.g. 20261126-130405-smoke)")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -149,11 +157,16 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 	var s *suite.Suite
 	var cases []suite.Case
 	var err error
+	if o.runID != "" && !runIDRE.MatchString(o.runID) {
+		return fmt.Errorf("--run-id %q: use letters, digits, '.', '_' and '-' only (it names a directory), e.g. nightly-20261126", o.runID)
+	}
 	if o.resume == "" {
 		if s, err = suite.Load(o.suite); err != nil {
 			return err
 		}
-		if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
+		if o.cases != nil {
+			cases = o.cases
+		} else if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
 			return err
 		}
 		if o.list {
@@ -213,19 +226,31 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 	if o.resume != "" {
 		run, err = r.Resume(ctx, o.resume)
 	} else {
-		run, err = r.Start(ctx, bench.Run{
-			Suite:  s.Name,
-			Target: o.target,
-			Host:   gatherHost(ctx, docker),
-			Images: images,
-			Models: modelInfo,
-		}, s.Raw, cases)
+		hdr := bench.Run{
+			ID:      o.runID,
+			Suite:   s.Name,
+			Target:  o.target,
+			Host:    gatherHost(ctx, docker),
+			Images:  images,
+			Models:  modelInfo,
+			ReproOf: o.reproOf,
+		}
+		stack, lock, lockBytes, err := stackProvenance(o.target, s.Profile)
+		if err != nil {
+			return fmt.Errorf("recording the stack's provenance: %w", err)
+		}
+		hdr.Stack, hdr.LockDigest = &stack, lock.Digest()
+		r.Files = map[string][]byte{stackFile: lockBytes}
+		run, err = r.Start(ctx, hdr, s.Raw, cases)
+		if err != nil {
+			return benchErr(err)
+		}
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
-		}
-		return err
+		return benchErr(err)
+	}
+	if o.onRun != nil {
+		o.onRun(run)
 	}
 	_, _ = fmt.Fprintln(out)
 	if err := runner.WriteTable(out, run); err != nil {
@@ -236,6 +261,15 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
 	}
 	return nil
+}
+
+var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func benchErr(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
+	}
+	return err
 }
 
 func listCases(w io.Writer, cases []suite.Case) error {

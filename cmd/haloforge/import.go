@@ -101,7 +101,7 @@ Examples:
 			for _, c := range run.Cases {
 				n += len(c.Llama)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
 			return nil
 		},
 	}

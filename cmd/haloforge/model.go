@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/haloforge/haloforge/bench/gguf"
 	"github.com/spf13/cobra"
@@ -74,8 +76,8 @@ Examples:
 			if jsonOut {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s\n", out, info.Summary())
-			return nil
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s\n", out, info.Summary())
+			return err
 		},
 	}
 	f := c.Flags()
@@ -100,13 +102,13 @@ func writeTiny(path string, o gguf.TinyOptions) error {
 	if err != nil {
 		return fmt.Errorf("create model file in %s: %w", dir, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after the rename
 	if _, err := gguf.WriteTiny(tmp, o); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+		_ = tmp.Close()
 		return err
 	}
 	if err := tmp.Close(); err != nil {
@@ -143,19 +145,21 @@ Examples:
 				e.SetIndent("", "  ")
 				return e.Encode(info)
 			}
-			fmt.Fprintf(w, "%s: %s\n", args[0], info.Summary())
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "%s: %s\n", args[0], info.Summary())
 			for _, k := range info.Keys {
 				v := info.Metadata[k]
 				if a, ok := v.(gguf.ArrayInfo); ok {
-					fmt.Fprintf(w, "  %-40s [%d x type %d]\n", k, a.Len, a.Type)
+					fmt.Fprintf(&sb, "  %-40s [%d x type %d]\n", k, a.Len, a.Type)
 					continue
 				}
-				fmt.Fprintf(w, "  %-40s %v\n", k, v)
+				fmt.Fprintf(&sb, "  %-40s %v\n", k, v)
 			}
 			for _, t := range info.Tensors {
-				fmt.Fprintf(w, "  tensor %-28s %-5s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
+				fmt.Fprintf(&sb, "  tensor %-28s %-5s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
 			}
-			return nil
+			_, err = io.WriteString(w, sb.String())
+			return err
 		},
 	}
 	c.Flags().BoolVar(&jsonOut, "json", false, "print as JSON")

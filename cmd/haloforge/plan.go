@@ -141,15 +141,15 @@ func (f *planFlags) makePlan(stderr io.Writer) (*recipes.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	overrides, err := parseSources(f.sources)
+	overrides, err := parseSourceOverrides(f.sources)
 	if err != nil {
 		return nil, err
 	}
 	return recipes.MakePlan(set, lock, target, recipes.Selection{Profile: f.profile, Only: f.only, Variants: f.variants}, overrides)
 }
 
-// parseSources turns --source COMPONENT=DIR flags into overrides with content digests.
-func parseSources(flags []string) (map[string]recipes.SourceOverride, error) {
+// parseSourceOverrides turns --source COMPONENT=DIR flags into overrides with content digests.
+func parseSourceOverrides(flags []string) (map[string]recipes.SourceOverride, error) {
 	if len(flags) == 0 {
 		return nil, nil
 	}

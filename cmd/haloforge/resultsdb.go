@@ -85,7 +85,7 @@ func (t *targetFlags) resolve(runTarget string, warn io.Writer) report.Target {
 		tg.PeakGBs = t.gbs
 	}
 	if tg.PeakTFLOPS == 0 || tg.PeakGBs == 0 {
-		fmt.Fprintf(warn, "haloforge: no peak figures for target %q: efficiency columns left out (pass --peak-tflops and --peak-gbs)\n", name)
+		_, _ = fmt.Fprintf(warn, "haloforge: no peak figures for target %q: efficiency columns left out (pass --peak-tflops and --peak-gbs)\n", name)
 	}
 	return tg
 }
