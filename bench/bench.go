@@ -55,8 +55,8 @@ type Run struct {
 	// same plan. The exact lock is kept beside run.json as stack.lock.
 	Stack *StackInfo `json:"stack,omitempty"`
 	// ReproOf names the run this one reproduces (haloforge reproduce).
-	ReproOf string `json:"repro_of,omitempty"`
-	Cases      []CaseResult `json:"cases"`
+	ReproOf string       `json:"repro_of,omitempty"`
+	Cases   []CaseResult `json:"cases"`
 }
 
 // StackInfo is the build-plan provenance of a run.
