@@ -142,6 +142,13 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 				}
 				o.resume = args[0]
 			}
+			if o.resume != "" {
+				for _, f := range []string{"suite", "timeout", "full"} {
+					if cmd.Flags().Changed(f) {
+						return fmt.Errorf("--%s cannot change a resumed run: it continues with its own saved plan (drop --%s)", f, f)
+					}
+				}
+			}
 			return runBench(cmd, o)
 		},
 	}

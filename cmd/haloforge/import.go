@@ -3,18 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/ingest"
+	"github.com/haloforge/haloforge/bench/store"
 )
 
 func init() { addCommand(newImportCmd()) }
+
+// importRunIDRE is what a run id may look like: it names a directory.
+var importRunIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // writeAtomic writes data to path via a temporary file and a rename.
 func writeAtomic(path string, data []byte) error {
@@ -68,11 +74,29 @@ Examples:
 				return err
 			}
 			run := ingest.Run(runID, target, cases, time.Now())
+			if !importRunIDRE.MatchString(run.ID) {
+				return fmt.Errorf("bad --run %q: use letters, digits, '.', '_' and '-' (it names a directory)", run.ID)
+			}
+			s, err := db.open(false)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = s.Close() }()
+			ctx := context.Background()
+			// Check before touching the run directory: a refused import must
+			// not overwrite the raw files of the run already stored.
+			if has, err := s.Has(ctx, run.ID); err != nil {
+				return err
+			} else if has && !replace {
+				return fmt.Errorf("import: %w: %s (choose another --run id, or --replace)", store.ErrExists, run.ID)
+			}
 			home := db.home
 			if home == "" {
 				home = bench.Home()
 			}
 			dir := bench.RunDir(home, run.ID)
+			_, statErr := os.Stat(dir)
+			created := errors.Is(statErr, os.ErrNotExist)
 			for i := range run.Cases {
 				data, err := os.ReadFile(args[i])
 				if err != nil {
@@ -84,12 +108,10 @@ Examples:
 				}
 				run.Cases[i].StdoutLog = rel
 			}
-			s, err := db.open(false)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = s.Close() }()
-			if err := s.PutRunWithCases(context.Background(), run, replace); err != nil {
+			if err := s.PutRunWithCases(ctx, run, replace); err != nil {
+				if created {
+					_ = os.RemoveAll(dir)
+				}
 				return fmt.Errorf("import: %w (nothing was stored)", err)
 			}
 			header := run
