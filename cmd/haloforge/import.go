@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,32 +14,17 @@ import (
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/ingest"
 	"github.com/haloforge/haloforge/bench/store"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 )
 
 func init() { addCommand(newImportCmd()) }
 
-// importRunIDRE is what a run id may look like: it names a directory.
-var importRunIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-// writeAtomic writes data to path via a temporary file and a rename.
+// writeAtomic writes data to path atomically, creating its directory.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 func newImportCmd() *cobra.Command {
@@ -74,7 +58,7 @@ Examples:
 				return err
 			}
 			run := ingest.Run(runID, target, cases, time.Now())
-			if !importRunIDRE.MatchString(run.ID) {
+			if !runIDRE.MatchString(run.ID) {
 				return fmt.Errorf("bad --run %q: use letters, digits, '.', '_' and '-' (it names a directory)", run.ID)
 			}
 			s, err := db.open(false)
