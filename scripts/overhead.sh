@@ -4,7 +4,7 @@
 # same image, alternating, N times each (default 3). Prints per-run wall time
 # and t/s, then the ratios of the medians. Needs bin/haloforge, the smoke image
 # and the tiny model in the cache (scripts/smoke.sh makes all three).
-#   scripts/overhead.sh [N] [llama-bench test args, default: -p 256 -n 64 -r 3]
+#   [BACKEND=cpu|vulkan] scripts/overhead.sh [N] [llama-bench test args, default: -p 256 -n 64 -r 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-3}
@@ -12,6 +12,10 @@ shift || true
 targs=("$@")
 [ ${#targs[@]} -gt 0 ] || targs=(-p 256 -n 64 -r 3)
 img=haloforge/runtime-smoke:sid
+prefix=${HALOFORGE_CONTAINER_PREFIX:-haloforge-}
+backend=${BACKEND:-cpu}
+envs=()
+[ "$backend" != vulkan ] || envs=(-e GGML_VK_VISIBLE_DEVICES=0)
 hf=bin/haloforge
 home=$($hf home)
 model=$home/models/tiny/tiny-q4_0.gguf
@@ -28,11 +32,11 @@ done
 cat > "$work/one.yaml" <<YAML
 name: overhead
 backends:
-  cpu: {image: $img}
+  $backend: {image: $img}
 models:
   tiny-q4_0: {tiny: {type: q4_0}}
 cases:
-  - {tool: llama-bench, models: [tiny-q4_0], backends: [cpu], tests: [pp$pp/tg$tg], repetitions: $reps}
+  - {tool: llama-bench, models: [tiny-q4_0], backends: [$backend], tests: [pp$pp/tg$tg], repetitions: $reps}
 YAML
 argv=$($hf bench --suite "$work/one.yaml" --list | awk 'NR==2 { for (i = 5; i <= NF; i++) printf "%s ", $i }')
 echo "case argv: $argv" >&2
@@ -43,20 +47,20 @@ ts() { # avg_ts of each record in llama-bench JSON on stdin, space separated
 now() { date +%s.%N; }
 # The same supplementary groups haloforge adds: the host's video and render gids.
 groups=$(awk -F: '$1 == "video" || $1 == "render" { printf "--group-add %s ", $3 }' /etc/group)
-printf 'run\tmode\twall_s\tt/s (pp, tg)\n'
+printf 'run\tmode\twall_s\tt/s (pp, tg)\tcontainer_s\n'
 for i in $(seq 1 "$n"); do
 	t0=$(now)
 	# shellcheck disable=SC2086 # argv and groups are word lists
-	docker run --rm --network none --ipc host --security-opt seccomp=unconfined $groups \
-		-v "$home/models:/models:ro" --entrypoint llama-bench "$img" ${argv#llama-bench } \
+	docker run --rm --name "${prefix}direct-$i" --network none --ipc host --security-opt seccomp=unconfined $groups \
+		"${envs[@]}" -v "$home/models:/models:ro" --entrypoint llama-bench "$img" ${argv#llama-bench } \
 		>"$work/direct.json" 2>"$work/direct.err"
 	t1=$(now)
 	printf '%d\tdocker run\t%.2f\t%s\n' "$i" "$(echo "$t1 - $t0" | bc)" "$(ts <"$work/direct.json")"
 	t0=$(now)
-	$hf bench --suite "$work/one.yaml" --plain >"$work/hf.out" 2>&1
+	$hf bench --suite "$work/one.yaml" --plain --container-prefix "$prefix" >"$work/hf.out" 2>&1
 	t1=$(now)
 	runs=("$home"/runs/*-overhead*)
 	run=$(basename "${runs[-1]}")
 	printf '%d\thaloforge\t%.2f\t%s\n' "$i" "$(echo "$t1 - $t0" | bc)" \
-		"$(python3 -c 'import json,sys,glob; c=json.load(open(glob.glob(sys.argv[1]+"/cases/*.json")[0])); print(" ".join("%.2f" % r["avg_ts"] for r in c["llama"]))' "$home/runs/$run")"
+		"$(python3 -c 'import json,sys,glob; c=json.load(open(glob.glob(sys.argv[1]+"/cases/*.json")[0])); print(" ".join("%.2f" % r["avg_ts"] for r in c["llama"]) + "\t%.2f" % c["wall_sec"])' "$home/runs/$run")"
 done

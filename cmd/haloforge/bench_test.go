@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,7 +217,7 @@ func TestSmokeEndToEnd(t *testing.T) {
 	home := testHome(t)
 	cmd := haloforge(bin, home, "bench", "--suite", "smoke", "--container-prefix", "hf-runner-test-")
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(&out), &out
+	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("smoke: %v\n%s", err, out.String())
