@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,6 +173,9 @@ func TestPostgresMatchesSQLite(t *testing.T) {
 		if e1 == nil || e2 == nil {
 			t.Errorf("resolve %q: sqlite %v, postgres %v; want errors from both", ref, e1, e2)
 		}
+	}
+	for _, id := range []string{ids[0], "nope", ids[0][:8]} {
+		same("has "+id, func(s Results) (any, error) { return s.Has(ctx, id) })
 	}
 	same("history", func(s Results) (any, error) {
 		return s.CaseHistory(ctx, HistoryFilter{Model: "tiny-f16", Tool: bench.ToolLlamaBench})
@@ -341,4 +346,26 @@ func TestPostgresConcurrentRunners(t *testing.T) {
 			writerProcs*writerRuns*nl, writerProcs*(writerRuns/10)*nl)
 	}
 	t.Logf("read back %d runs once each, %d llama_bench rows (%d with the column both writers added)", len(list), rows, withKnob)
+}
+
+// TestQueriesGoThroughDialect: a query sent on the raw handle (s.db) skips
+// the placeholder rewrite and works on SQLite only; every query must go
+// through s.x() or a transaction's bound handle.
+func TestQueriesGoThroughDialect(t *testing.T) {
+	files, _ := filepath.Glob("*.go")
+	raw := regexp.MustCompile(`s\.db\.(Query|QueryRow|Exec)(Context)?\(`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if raw.MatchString(line) && !strings.Contains(line, "PRAGMA") {
+				t.Errorf("%s:%d: query on s.db bypasses the dialect (use s.x()): %s", f, i+1, strings.TrimSpace(line))
+			}
+		}
+	}
 }

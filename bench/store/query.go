@@ -169,7 +169,7 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 // Has reports whether a run with exactly this id is stored.
 func (s *Store) Has(ctx context.Context, id string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", id).Scan(&n)
+	err := s.x().QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", id).Scan(&n)
 	return n > 0, err
 }
 

@@ -15,6 +15,7 @@ type Results interface {
 	PutCase(ctx context.Context, runID string, c bench.CaseResult) error
 	PutRunWithCases(ctx context.Context, r bench.Run, replace bool) error
 	Resolve(ctx context.Context, ref string) (string, error)
+	Has(ctx context.Context, id string) (bool, error)
 	Run(ctx context.Context, id string) (bench.Run, error)
 	Runs(ctx context.Context, f RunFilter) ([]RunSummary, error)
 	CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error)
