@@ -369,3 +369,36 @@ func TestQueriesGoThroughDialect(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDollarRebind: the rewrite numbers exactly the ? outside string
+// literals, and undoing it gives the query back.
+func FuzzDollarRebind(f *testing.F) {
+	f.Add(`SELECT id FROM runs WHERE (? = '' OR suite = ?) AND id LIKE ? ESCAPE '\' LIMIT ?`)
+	f.Add("INSERT INTO t VALUES (?, '?', ?)")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, q string) {
+		if strings.Contains(q, "$") || regexp.MustCompile(`\?[0-9]`).MatchString(q) {
+			return // $ already, or ?N whose digits would run into the number
+		}
+		out := dollarRebind(q)
+		want, n, in := 0, 0, false
+		for i := 0; i < len(q); i++ {
+			switch {
+			case q[i] == '\'':
+				in = !in
+			case q[i] == '?' && !in:
+				want++
+			}
+		}
+		back := regexp.MustCompile(`\$[0-9]+`).ReplaceAllStringFunc(out, func(m string) string {
+			n++
+			if m != "$"+strconv.Itoa(n) {
+				t.Fatalf("placeholder %s out of order in %q", m, out)
+			}
+			return "?"
+		})
+		if n != want || back != q {
+			t.Fatalf("%q -> %q: %d placeholders, want %d; undone %q", q, out, n, want, back)
+		}
+	})
+}
