@@ -89,6 +89,9 @@ Prints: runs copied, updated and skipped, and the cases and llama-bench rows cop
 			if ctx == nil {
 				ctx = context.Background()
 			}
+			if _, err := os.Stat(from); err != nil {
+				return fmt.Errorf("--from %s: %w (give the SQLite results database to copy, e.g. ~/.local/share/haloforge/results.db)", from, err)
+			}
 			src, err := openResults(ctx, from, true)
 			if err != nil {
 				return err

@@ -127,7 +127,7 @@ func TestDBMigrateBadInput(t *testing.T) {
 	}{
 		{"to is not a DSN", []string{"db", "migrate", "--from", "x.db", "--to", "other.db"}, "give the PostgreSQL database as postgres://"},
 		{"from is a DSN", []string{"db", "migrate", "--from", "postgres://u:pw@h/db", "--to", "postgres://u:pw@h/db"}, "give the SQLite file"},
-		{"missing source", []string{"db", "migrate", "--from", filepath.Join(t.TempDir(), "none.db"), "--to", "postgres://u:pw@127.0.0.1:1/db"}, "no results database at"},
+		{"missing source", []string{"db", "migrate", "--from", filepath.Join(t.TempDir(), "none.db"), "--to", "postgres://u:pw@127.0.0.1:1/db"}, "none.db: no such file"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
