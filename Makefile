@@ -84,3 +84,16 @@ test-rpc: smoke-image ## llama.cpp RPC cases for real: two ggml-rpc-server worke
 
 fuzz-rpc: ## fuzz suite files with hosts and rpc workers (FUZZTIME=30s)
 	$(GO) test ./bench/suite -run '^$$' -fuzz '^FuzzParseRPC$$' -fuzztime $(or $(FUZZTIME),30s)
+
+# --- fleet results on PostgreSQL, shared build engine (helper "fleetdb") ---
+.PHONY: test-pg fuzz-fleet
+test-pg: ## PostgreSQL results store: 2 runner processes x 50 runs, db migrate, reports equal to SQLite (throwaway server)
+	@set -e; parent=$$(mktemp -d); chmod 755 $$parent; \
+	dsn=$$(PG_TEST_DIR=$$parent scripts/pg-test-server.sh); \
+	rc=0; HALOFORGE_TEST_PG_DSN=$$dsn HALOFORGE_REQUIRE_PG=1 $(GO) test ./bench/store ./cmd/haloforge \
+		-run 'Postgres|PG|FleetDB|DBMigrate|Dollar|Dialect' -count=1 -v || rc=$$?; \
+	for d in $$parent/hf-pgtest.*; do scripts/pg-test-server.sh --stop $$d; done; rm -rf $$parent; exit $$rc
+
+fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (FUZZTIME=30s)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzParseCacheKeys$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./bench/store -run '^$$' -fuzz '^FuzzDollarRebind$$' -fuzztime $(or $(FUZZTIME),30s)
