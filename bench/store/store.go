@@ -10,6 +10,11 @@
 // database directly. mamf-finder and rocm_bandwidth_test results have their
 // own tables. Writes are per case and idempotent: a resumed run never
 // duplicates a case.
+//
+// The same store runs on PostgreSQL for a fleet of runners (Postgres,
+// OpenPostgres; OpenAny picks by the --db value): one set of queries, with
+// the differences (placeholders, column types, locking, retries) in a small
+// dialect (dialect.go). Callers use the Results interface both satisfy.
 package store
 
 import (
