@@ -75,3 +75,12 @@ bench-report: ## BenchmarkReport10k: load + render a 10,000-case run from SQLite
 fuzz-results: ## fuzz import detection and llama-bench argv reading (FUZZTIME=30s each)
 	$(GO) test ./bench/ingest -run '^$$' -fuzz '^FuzzCase$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./bench/report -run '^$$' -fuzz '^FuzzArgsConfig$$' -fuzztime $(or $(FUZZTIME),30s)
+
+# --- RPC suites across hosts (helper "rpc") ---
+.PHONY: test-rpc fuzz-rpc
+test-rpc: smoke-image ## llama.cpp RPC cases for real: two ggml-rpc-server workers + llama-bench --rpc, a killed worker, TLS and ssh endpoints
+	HALOFORGE_REQUIRE_DOCKER=1 $(GO) test ./bench/runner -run 'RPC|TLS' -v -count=1
+	$(GO) test ./bench/suite -run 'RPC|Endpoint' -count=1
+
+fuzz-rpc: ## fuzz suite files with hosts and rpc workers (FUZZTIME=30s)
+	$(GO) test ./bench/suite -run '^$$' -fuzz '^FuzzParseRPC$$' -fuzztime $(or $(FUZZTIME),30s)

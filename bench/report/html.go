@@ -94,8 +94,8 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 			// ± one standard deviation, in a grey no palette colour uses.
 			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
 			if err == nil {
-				eb.LineStyle.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
-				eb.LineStyle.Width = vg.Points(1.5)
+				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
+				eb.Width = vg.Points(1.5)
 				p.Add(eb)
 			}
 		}
@@ -113,7 +113,7 @@ type errPoint struct{ x, y, e float64 }
 
 func (p errPoint) Len() int                      { return 1 }
 func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
-func (p errPoint) YError(int) (float64, float64) { return p.e, p.e }
+func (p errPoint) YError(int) (float64, float64) { return min(p.e, p.y), p.e } // t/s never goes below 0
 
 type depthKey struct {
 	model string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/suite"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 )
 
 // Files of a run directory (see bench.Home for the layout).
@@ -33,36 +34,10 @@ type RunDir struct {
 	Path string
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, fsynced and renamed over path, then fsyncs the directory: a
-// reader (or a resume after kill -9) sees the old file or the new one, never
-// a torn one.
+// WriteFileAtomic writes data to path atomically (see internal/atomicfile):
+// a reader or a resume after kill -9 sees the old file or the new one.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o644)
 }
 
 func writeJSON(path string, v any) error {

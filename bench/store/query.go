@@ -166,6 +166,13 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 }
 
+// Has reports whether a run with exactly this id is stored.
+func (s *Store) Has(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", id).Scan(&n)
+	return n > 0, err
+}
+
 // Latest is the most recently started run's id.
 func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(ctx, "latest") }
 

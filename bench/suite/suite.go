@@ -40,6 +40,9 @@ type Suite struct {
 	Models map[string]Model `yaml:"models,omitempty"`
 	// Cases is the ordered list of case groups; each expands to one or more cases.
 	Cases []CaseSpec `yaml:"cases"`
+	// Hosts are the worker hosts of RPC cases, by name, with their Docker
+	// Engine endpoints (see rpc.go).
+	Hosts map[string]Host `yaml:"hosts,omitempty"`
 
 	// Source is where the suite came from ("embedded:smoke" or a file path).
 	Source string `yaml:"-"`
@@ -113,6 +116,10 @@ type CaseSpec struct {
 	Tests       []string `yaml:"tests,omitempty"` // "pp512/tg128", "pp8192/tg8192", "pp512", "tg128"
 	Repetitions int      `yaml:"repetitions,omitempty"`
 	Args        []string `yaml:"args,omitempty"`
+
+	// RPC spreads a llama-bench case over worker hosts running ggml's RPC
+	// server (llama-bench --rpc); see rpc.go.
+	RPC *RPCSpec `yaml:"rpc,omitempty"`
 
 	// mamf-finder
 	Dtype string `yaml:"dtype,omitempty"` // default bfloat16
@@ -345,6 +352,9 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 			}
 		}
 	}
+	if err := s.validateHosts(errAt); err != nil {
+		return err
+	}
 	if len(s.Cases) == 0 {
 		return errAt("cases", "missing: list at least one case")
 	}
@@ -425,6 +435,9 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 				}
 			}
 		}
+	}
+	if err := s.validateRPC(errAt); err != nil {
+		return err
 	}
 	cases, err := s.Cases0()
 	if err != nil {

@@ -97,6 +97,32 @@ Suite files (YAML) look like this:
       timeout: 1h
     - {tool: llama-bench, variant: b256, models: [mine], backends: [vulkan], tests: [pp512/tg128], args: [-b, "256"]}
 
+RPC suites (llama.cpp's RPC backend, a model spread over several boxes): name
+worker hosts by their Docker Engine endpoint, like Docker contexts, and give
+a llama-bench case rpc workers. For each case haloforge starts ggml's RPC
+server in a container on every worker host (the worker backend's image,
+devices and groups as for single-box cases, host networking, default port
+50052), runs llama-bench here with --rpc to them, records the topology
+(hosts, backends, GPUs from each server's banner, addresses) with the
+result, and removes the workers afterwards, also on failure, time limit or
+Ctrl-C. A worker that dies fails only its case. No extra flags are needed:
+
+  hosts:
+    box2: {docker: "tcp://10.0.0.2:2376", tls: {ca: /etc/hf/ca.pem, cert: /etc/hf/cert.pem, key: /etc/hf/key.pem}}
+    box3: {docker: "ssh://bench@box3", address: 10.0.0.3}
+  cases:
+    - tool: llama-bench
+      models: [scout]
+      backends: [vulkan]          # this box
+      tests: [pp512/tg128]
+      rpc:
+        workers: [{host: box2, backend: vulkan}, {host: box3, backend: hip, port: 50053}]
+
+ssh:// runs "docker system dial-stdio" on the host over ssh (key or agent
+login; HALOFORGE_SSH overrides the ssh command). Worker images must exist on
+their hosts. ggml's RPC protocol is unauthenticated: trusted networks only.
+A full example is docs/suites/rpc.yaml.
+
 Exit status: 0 when every case produced numbers, 2 when some case hung,
 crashed or failed (its row says why), 1 on errors that stop the run.`,
 		Example: `  haloforge bench --suite smoke              # the smoke suite, builds its image if missing
@@ -104,6 +130,7 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
   haloforge bench --suite ./my-suite.yaml --timeout 20m
   haloforge bench --suite seed --full        # mamf-finder's full sweep (~35 h)
   haloforge bench --suite smoke --list       # print the cases and exit
+  haloforge bench --suite docs/suites/rpc.yaml --list   # an RPC suite's cases and workers
   haloforge bench --resume                   # continue the latest unfinished run
   haloforge bench --resume 20261126-130405-smoke`,
 		Args: cobra.MaximumNArgs(1),
@@ -277,6 +304,11 @@ func listCases(w io.Writer, cases []suite.Case) error {
 	_, _ = fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
 	for _, c := range cases {
 		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+		if c.RPC != nil {
+			for i, w := range c.RPC.Workers {
+				_, _ = fmt.Fprintf(tw, "\t  rpc%d %s (%s) %s\t%s\t\tggml RPC server on port %d\n", i, w.Host, w.Endpoint.Docker, w.Backend, w.Image, w.Port)
+			}
+		}
 	}
 	return tw.Flush()
 }

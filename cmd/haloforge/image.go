@@ -29,8 +29,10 @@ any container registry:
      debootstrap package; the rootfs tarball is cached under
      $(haloforge home)/cache/images), imported with the Engine API.
   2. haloforge/runtime-smoke:sid: a container from the base runs apt-get install
-     llama.cpp-tools libggml0-backend-vulkan mesa-vulkan-drivers (Debian sid's
-     llama-bench, the ggml Vulkan backend and Mesa lavapipe) and is committed with
+     llama.cpp-tools libggml0-backend-vulkan mesa-vulkan-drivers
+     llama.cpp-tools-extra libggml0-backend-rpc (Debian sid's llama-bench, the
+     ggml Vulkan backend, Mesa lavapipe, and ggml's RPC server and backend for
+     RPC suites) and is committed with
      OCI labels: package versions, llama-bench --version, build date, base digest.
 
 Both steps are skipped when an image with the same inputs (label

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 
+	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/haloforge/haloforge/recipes"
 	"github.com/spf13/cobra"
 )
@@ -94,7 +95,7 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 				}
 				next.Base.RootfsSHA256 = rootfs
 			}
-			if err := os.WriteFile(path, next.Marshal(), 0o644); err != nil {
+			if err := atomicfile.Write(path, next.Marshal(), 0o644); err != nil {
 				return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())

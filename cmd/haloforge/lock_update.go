@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/haloforge/haloforge/recipes"
 	"golang.org/x/term"
 )
@@ -142,7 +143,7 @@ func (u *lockUpdate) run(ctx context.Context, f *planFlags, args []string, stdin
 		if err != nil {
 			return inputExit(err)
 		}
-		if err := writeFileAtomic(p.File, next); err != nil {
+		if err := atomicfile.Write(p.File, next, 0o644); err != nil {
 			return err
 		}
 	}
@@ -159,32 +160,9 @@ func (u *lockUpdate) run(ctx context.Context, f *planFlags, args []string, stdin
 		prev, _ = recipes.LoadLock(path)
 	}
 	next := recipes.MakeLock(set, prev)
-	if err := writeFileAtomic(path, next.Marshal()); err != nil {
+	if err := atomicfile.Write(path, next.Marshal(), 0o644); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "wrote %d recipe pin(s) and %s (%s)\n", changed, path, next.Digest())
 	return err
-}
-
-// writeFileAtomic replaces path with data through a temporary file and a
-// rename, so an interrupted write never leaves a half-written recipe or lock.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if st, err := os.Stat(path); err == nil {
-		_ = os.Chmod(tmp.Name(), st.Mode().Perm())
-	} else {
-		_ = os.Chmod(tmp.Name(), 0o644)
-	}
-	return os.Rename(tmp.Name(), path)
 }

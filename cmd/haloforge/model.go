@@ -4,11 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/haloforge/haloforge/bench/gguf"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -95,29 +94,12 @@ Examples:
 	return c
 }
 
-// writeTiny writes the model to a temporary file beside path and renames it.
+// writeTiny writes the model atomically: a crash never leaves half a model.
 func writeTiny(path string, o gguf.TinyOptions) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tiny-*.gguf.tmp")
-	if err != nil {
-		return fmt.Errorf("create model file in %s: %w", dir, err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }() // no-op after the rename
-	if _, err := gguf.WriteTiny(tmp, o); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		_ = tmp.Close()
+	return atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		_, err := gguf.WriteTiny(w, o)
 		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	})
 }
 
 func newModelInspectCmd() *cobra.Command {

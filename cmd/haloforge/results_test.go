@@ -149,3 +149,44 @@ func TestReportFormats(t *testing.T) {
 		t.Fatalf("history: %v\n%s", err, out)
 	}
 }
+
+// A refused second import under the same id leaves the first run's raw
+// files and rows alone; --replace replaces; a path-like id is refused.
+func TestImportSameIDKeepsFirst(t *testing.T) {
+	home := t.TempDir()
+	a := filepath.Join(testfix.Dir(), "bench.json")
+	b := filepath.Join(t.TempDir(), "bench.json") // same base name, other numbers
+	if err := os.WriteFile(b, []byte(strings.Replace(mustRead(t, a), "570.614333", "1.5", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runResultsCLI(t, "import", "--home", home, "--run", "r", a); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runResultsCLI(t, "import", "--home", home, "--run", "r", b)
+	if err == nil || !strings.Contains(err.Error(), "already stored") {
+		t.Fatalf("second import: err = %v", err)
+	}
+	raw := filepath.Join(home, "runs", "r", "imported", "1-bench.json")
+	if mustRead(t, raw) != mustRead(t, a) {
+		t.Fatal("refused import overwrote the stored run's raw file")
+	}
+	if _, err := runResultsCLI(t, "import", "--home", home, "--run", "r", "--replace", b); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runResultsCLI(t, "report", "--home", home, "r", "--format", "csv")
+	if err != nil || !strings.Contains(out, ",1.5,") {
+		t.Fatalf("replaced run: %v\n%s", err, out)
+	}
+	if _, err := runResultsCLI(t, "import", "--home", home, "--run", "../escape", a); err == nil {
+		t.Fatal("path-like run id accepted")
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
