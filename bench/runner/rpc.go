@@ -32,10 +32,10 @@ import (
 
 // Labels on RPC worker containers besides LabelRun and LabelCase.
 const (
-	LabelRole = "org.haloforge.role" // "rpc-worker"
-	LabelHost = "org.haloforge.host" // the suite's host name
+	LabelRole = "io.haloforge.role" // "rpc-worker"
+	LabelHost = "io.haloforge.host" // the suite's host name
 	// LabelNetwork marks a network haloforge created for an RPC case.
-	LabelNetwork = "org.haloforge.network"
+	LabelNetwork = "io.haloforge.network"
 )
 
 // RPCReadyTimeout bounds how long a worker may take to listen.

@@ -34,8 +34,8 @@ import (
 
 // Labels put on every case container.
 const (
-	LabelRun  = "org.haloforge.run"
-	LabelCase = "org.haloforge.case"
+	LabelRun  = "io.haloforge.run"
+	LabelCase = "io.haloforge.case"
 )
 
 // Recorder stores runs and cases as they finish (the results store). Writes

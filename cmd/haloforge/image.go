@@ -36,7 +36,7 @@ any container registry:
      OCI labels: package versions, llama-bench --version, build date, base digest.
 
 Both steps are skipped when an image with the same inputs (label
-org.haloforge.inputs) exists. haloforge bench builds the image on first use.
+io.haloforge.inputs) exists. haloforge bench builds the image on first use.
 The gfx1151 images (ROCm, HIP, rocWMMA, Vulkan/RADV) come from
 dagger call build-stack instead.`,
 		Example:   `  haloforge image smoke      # build (or confirm) the smoke image and print its labels`,

@@ -29,8 +29,8 @@ import (
 
 // Labels the runtime image carries besides base's.
 const (
-	LabelPackages   = "org.haloforge.packages"
-	LabelLlamaBench = "org.haloforge.llama-bench.version"
+	LabelPackages   = "io.haloforge.packages"
+	LabelLlamaBench = "io.haloforge.llama-bench.version"
 	LabelBaseDigest = "org.opencontainers.image.base.digest"
 	LabelBaseName   = "org.opencontainers.image.base.name"
 )
