@@ -35,6 +35,18 @@ pg_stop() {
 trap pg_stop EXIT
 HALOFORGE_TEST_PG_DSN=$(PG_TEST_DIR=$pg_parent scripts/pg-test-server.sh)
 export HALOFORGE_TEST_PG_DSN HALOFORGE_REQUIRE_PG=1
+# Test-only tools: shellcheck (ci/ lints the nightly's scripts through
+# actionlint) and Debian's Chromium (the HTML report is screenshotted in a real
+# headless browser); HALOFORGE_REQUIRE_BROWSER=1 so that test cannot skip.
+hf_test_pkgs=()
+command -v shellcheck >/dev/null 2>&1 || hf_test_pkgs+=(shellcheck)
+command -v chromium >/dev/null 2>&1 || hf_test_pkgs+=(chromium fonts-dejavu-core)
+if [ ${#hf_test_pkgs[@]} -gt 0 ]; then hf_apt_install "${hf_test_pkgs[@]}"; fi
+export HALOFORGE_REQUIRE_BROWSER=1
+
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
+if [ -n "$unformatted" ]; then echo "test.sh: gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
+bin/haloforge lock --check --recipes recipes
 go test -timeout 25m ./...
 echo "test.sh: all tests passed in $(($(date +%s) - start))s" >&2
