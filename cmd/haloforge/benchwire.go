@@ -12,6 +12,7 @@ import (
 	"github.com/haloforge/haloforge/bench/memory"
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/bench/store"
 )
 
 // Seams between bench and the rest of haloforge: the tiny model generator
@@ -23,6 +24,12 @@ import (
 type ggufTiny struct{}
 
 var _ models.TinyWriter = ggufTiny{}
+
+// Both results stores record runs for the runner.
+var (
+	_ runner.Recorder = (*store.Store)(nil)
+	_ runner.Recorder = (*store.Postgres)(nil)
+)
 
 func (ggufTiny) WriteTiny(path, typ string) error {
 	t, err := gguf.ParseTensorType(typ)
