@@ -105,6 +105,12 @@ func BuildEnv(c Component, jobs int, needPrefixes []string) map[string]string {
 		"CCACHE_BASEDIR":             SourceDir,
 		"CCACHE_COMPILERCHECK":       "content",
 		"HALOFORGE_DOWNLOADS":        DownloadDir,
+		"HALOFORGE_JOBS":             fmt.Sprint(jobs),
+		// CMake (>= 3.17) takes compiler launchers from the environment, so
+		// every CMake project compiles through ccache without recipe changes.
+		"CMAKE_C_COMPILER_LAUNCHER":   "ccache",
+		"CMAKE_CXX_COMPILER_LAUNCHER": "ccache",
+		"CMAKE_HIP_COMPILER_LAUNCHER": "ccache",
 	}
 	if len(needPrefixes) > 0 {
 		env["CMAKE_PREFIX_PATH"] = strings.Join(needPrefixes, ":")

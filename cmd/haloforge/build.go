@@ -14,14 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/images"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBuildCmd()) }
 
 type buildOpts struct {
-	target      string
-	profile     string
-	sources     []string
+	plan        planFlags
 	base        string
 	baseTarball string
 	jobs        int
@@ -46,20 +45,30 @@ _EXPERIMENTAL_DAGGER_CLI_BIN, and an engine it can reach (for a local engine
 container: _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://NAME).
 
 Examples:
+  # the whole stack for gfx1151 (hours cold; minutes when cached)
+  haloforge build --export
+
   # the offline smoke stack from a local llama.cpp checkout and a debootstrapped base
   haloforge build --profile smoke --base-tarball sid.tar --source llama.cpp=./llama.cpp --export
 
-  # only the Vulkan image, 4 jobs per compile
-  haloforge build --profile smoke --image llama-vulkan --jobs 4 --export`,
+  # llama.cpp's HIP variant and the ROCm it needs, 4 jobs per compile
+  haloforge build --only llama.cpp --variant hip --jobs 4 --export
+
+Exit status: 0 ok, 2 bad input or a failed build step (the message names the
+component, the step and the tail of its log).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.target, "target", "gfx1151", "GPU target")
-	f.StringVar(&o.profile, "profile", "", `stack profile: "" (everything) or "smoke"`)
-	f.StringArrayVar(&o.sources, "source", nil, "build a component from a local tree: NAME=DIR (repeatable)")
+	f.StringVarP(&o.plan.target, "target", "t", recipes.DefaultTarget, "GPU target ("+strings.Join(recipes.TargetNames(), ", ")+")")
+	f.StringVar(&o.plan.profile, "profile", "", "named selection, e.g. smoke (llama.cpp cpu+vulkan, no ROCm)")
+	f.StringSliceVar(&o.plan.only, "only", nil, "build only these components (comma-separated) and what they need")
+	f.StringSliceVar(&o.plan.variants, "variant", nil, "keep only these variants (comma-separated), e.g. cpu,vulkan")
+	f.StringVar(&o.plan.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
+	f.StringVar(&o.plan.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+	f.StringArrayVar(&o.plan.sources, "source", nil, "COMPONENT=DIR: build a local source tree instead of the pin (repeatable)")
 	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
 	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
@@ -93,9 +102,17 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	srcs, err := parseSourceDirs(o.sources)
+	srcs, err := parseSourceDirs(o.plan.sources)
 	if err != nil {
 		return err
+	}
+	set, err := o.plan.loadSet()
+	if err != nil {
+		return inputExit(err)
+	}
+	lock, err := o.plan.loadLock(set, stderr)
+	if err != nil {
+		return inputExit(err)
 	}
 	logw := stderr
 	if o.quiet {
@@ -113,14 +130,17 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		ov = append(ov, images.SourceOverride{Component: name, Path: dir,
 			Dir: client.Host().Directory(abs, dagger.HostDirectoryOpts{Exclude: []string{".git", "build"}})})
 	}
-	spec, err := images.SpecFor(ctx, o.target, o.profile, ov)
+	spec, _, err := images.SpecFor(ctx, images.Request{Target: o.plan.target, Profile: o.plan.profile,
+		Only: o.plan.only, Variants: o.plan.variants, Set: set, Lock: lock, Sources: ov})
 	if err != nil {
-		return err
+		return inputExit(err)
 	}
 	base := client.Container().From(o.base)
+	spec.Base.From = o.base
 	if o.baseTarball != "" {
 		abs, _ := filepath.Abs(o.baseTarball)
 		base = client.Container().Import(client.Host().File(abs))
+		spec.Base.From = "tarball:" + o.baseTarball
 	}
 	jobs, err := images.LocalParallelism(o.jobs)
 	if err != nil {
