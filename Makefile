@@ -36,3 +36,20 @@ lock-check: ## fail if stack.lock disagrees with recipes/
 fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
+
+# --- Dagger module and images (helper "dagger") ---
+.PHONY: module-vet module-develop fuzz-images stack smoke-stack
+module-vet: ## vet the Dagger module (pipeline/ is its own Go module; no engine needed)
+	cd pipeline && $(GO) vet ./...
+
+module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ (needs the dagger CLI and an engine)
+	dagger develop
+
+fuzz-images: ## fuzz the /proc/meminfo parser of images (FUZZTIME=30s)
+	$(GO) test ./images -run '^$$' -fuzz '^FuzzParseMemTotal$$' -fuzztime $(or $(FUZZTIME),30s)
+
+stack: ## build every runtime image into the local Docker daemon (dagger CLI + engine needed)
+	$(GO) run ./cmd/haloforge build --export
+
+smoke-stack: ## build llama.cpp cpu+vulkan images (SRC=path overrides the pinned llama.cpp)
+	$(GO) run ./cmd/haloforge build --profile smoke $(if $(SRC),--source llama.cpp=$(SRC)) --export

@@ -102,9 +102,12 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if _, err := recipes.LookupTarget(o.plan.target); err != nil {
+		return inputExit(err)
+	}
 	srcs, err := parseSourceDirs(o.plan.sources)
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err}
 	}
 	set, err := o.plan.loadSet()
 	if err != nil {
