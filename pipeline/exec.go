@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	lib "dagger.io/dagger"
 
@@ -62,7 +63,7 @@ func (m *Haloforge) request(ctx context.Context, c *lib.Client, s sel) (images.R
 	if err != nil {
 		return images.Request{}, err
 	}
-	set, err := recipes.Default()
+	set, err := m.recipeSet(ctx)
 	if err != nil {
 		return images.Request{}, err
 	}
@@ -78,6 +79,27 @@ func (m *Haloforge) request(ctx context.Context, c *lib.Client, s sel) (images.R
 	}
 	return images.Request{Target: s.target, Profile: s.profile, Only: s.only, Variants: s.variants,
 		Set: set, Lock: lock, Sources: ov}, nil
+}
+
+// recipeSet loads --recipes (exported into the module's container first) or
+// the recipes built into the module.
+func (m *Haloforge) recipeSet(ctx context.Context) (*recipes.Set, error) {
+	if m.Recipes == nil {
+		return recipes.Default()
+	}
+	dir, err := os.MkdirTemp("", "haloforge-recipes-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if _, err := m.Recipes.Export(ctx, dir); err != nil {
+		return nil, fmt.Errorf("read --recipes: %w", err)
+	}
+	set, err := recipes.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--recipes: %w", err)
+	}
+	return set, nil
 }
 
 func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.Stack, error) {

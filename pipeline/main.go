@@ -36,6 +36,9 @@ type Haloforge struct {
 	// The stack lock (stack.lock at the repository root).
 	// +private
 	Lock *dagger.File
+	// Recipes directory replacing the recipes built into the module.
+	// +private
+	Recipes *dagger.Directory
 }
 
 // Source is a local source tree that replaces a component's pinned source.
@@ -65,8 +68,12 @@ func New(
 	// +optional
 	// +defaultPath="/stack.lock"
 	lock *dagger.File,
+	// Recipes directory (base.yaml + components/) to use instead of the
+	// recipes built into the module, for trying recipe changes.
+	// +optional
+	recipes *dagger.Directory,
 ) *Haloforge {
-	return &Haloforge{Base: base, BaseTarball: baseTarball, Jobs: jobs, Lock: lock}
+	return &Haloforge{Base: base, BaseTarball: baseTarball, Jobs: jobs, Lock: lock, Recipes: recipes}
 }
 
 // Build a component from a local checkout instead of its pinned commit; the
