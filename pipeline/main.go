@@ -56,8 +56,8 @@ func New(
 	// +optional
 	// +default="debian:sid"
 	base string,
-	// Base image as a docker-save or OCI tarball (for example from
-	// `debootstrap` + `docker import` + `docker save`); wins over --base.
+	// Base image as a docker-save or OCI tarball (for example made with
+	// debootstrap, docker import and docker save); wins over --base.
 	// +optional
 	baseTarball *dagger.File,
 	// Build jobs per compile; 0 derives them from the engine host's memory
@@ -76,8 +76,9 @@ func New(
 	return &Haloforge{Base: base, BaseTarball: baseTarball, Jobs: jobs, Lock: lock, Recipes: recipes}
 }
 
-// Build a component from a local checkout instead of its pinned commit; the
-// path and the directory's content digest are recorded in every image's
+// Build a component from a local source tree instead of its pinned commit.
+//
+// The path and the directory's content digest are recorded in every image's
 // provenance. Example:
 // dagger call with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack
 func (m *Haloforge) WithSource(
@@ -100,8 +101,10 @@ func (m *Haloforge) WithSource(
 	return &cp, nil
 }
 
-// Build every runtime image of the stack for a GPU target (each component
-// its own cached step) and return them as a Stack. Example:
+// Build every runtime image of the stack for a GPU target.
+//
+// Each component is its own cached step; builder and runtime images are
+// separate; images carry OCI labels and /etc/haloforge/manifest.json. Example:
 // dagger call build-stack --target gfx1151 image --name llama-hip export-image --name haloforge/llama-hip:gfx1151
 func (m *Haloforge) BuildStack(
 	ctx context.Context,
@@ -123,8 +126,9 @@ func (m *Haloforge) BuildStack(
 	return m.buildStack(ctx, sel{target: target, profile: profile, only: only, variants: variant})
 }
 
-// Build one component variant and what it depends on; return its install
-// tree. Example: dagger call build --component llama.cpp --variant hip export --path ./out
+// Build one component variant and what it needs; return its install tree.
+//
+// Example: dagger call build --component llama.cpp --variant hip export --path ./out
 func (m *Haloforge) Build(
 	ctx context.Context,
 	// Component name, for example llama.cpp.
@@ -139,8 +143,10 @@ func (m *Haloforge) Build(
 	return m.build(ctx, component, variant, target)
 }
 
-// Print the build plan for a target as JSON — components, exact
-// pins, cache keys, image names and labels — without building anything.
+// Print the build plan as JSON, without building anything.
+//
+// The plan lists every step with its exact pin, cache key, image names and
+// labels: the same plan haloforge plan --json prints.
 func (m *Haloforge) Plan(
 	ctx context.Context,
 	// GPU target.
@@ -169,13 +175,14 @@ type Stack struct {
 	// Image references, parallel to Names (haloforge/llama-hip:gfx1151).
 	Refs []string
 	// Runtime images, parallel to Names.
+	// +private
 	Containers []*dagger.Container
 	// Provenance manifests (JSON), parallel to Names.
+	// +private
 	Manifests []string
 }
 
-// One runtime image by name (see names), ready for export-image,
-// export --path, with-exec or terminal.
+// One runtime image by name, ready for export-image, export or terminal.
 func (s *Stack) Image(
 	// Image name, for example llama-hip.
 	name string,
@@ -188,8 +195,9 @@ func (s *Stack) Image(
 	return nil, fmt.Errorf("no image %q in this stack; known: %s", name, strings.Join(s.Names, ", "))
 }
 
-// The provenance manifest of one image (the same JSON as
-// /etc/haloforge/manifest.json inside it).
+// The provenance manifest of one image, as JSON.
+//
+// It is the same file as /etc/haloforge/manifest.json inside the image.
 func (s *Stack) Manifest(
 	// Image name, for example llama-hip.
 	name string,
