@@ -24,7 +24,7 @@ type buildOpts struct {
 	base        string
 	baseTarball string
 	jobs        int
-	only        []string
+	images      []string
 	export      bool
 	quiet       bool
 }
@@ -72,7 +72,7 @@ component, the step and the tail of its log).`,
 	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
 	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
-	f.StringSliceVar(&o.only, "image", nil, "build only these images (repeatable)")
+	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
 	return c
@@ -150,7 +150,7 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		return err
 	}
 	start := time.Now()
-	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.only})
+	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.images})
 	if err != nil {
 		return err
 	}
