@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -81,6 +82,18 @@ func (m *Haloforge) request(ctx context.Context, c *lib.Client, s sel) (images.R
 		Set: set, Lock: lock, Sources: ov}, nil
 }
 
+// stepError keeps a failed step's message (component, step, log tail) when
+// the module returns it: the generated dispatch code reports the innermost
+// engine error of a wrapped chain, which would drop the component and step,
+// so a *images.StepError is returned as a plain error with its full text.
+func stepError(err error) error {
+	var se *images.StepError
+	if errors.As(err, &se) {
+		return errors.New(se.Error())
+	}
+	return err
+}
+
 // recipeSet loads --recipes (exported into the module's container first) or
 // the recipes built into the module.
 func (m *Haloforge) recipeSet(ctx context.Context) (*recipes.Set, error) {
@@ -133,7 +146,7 @@ func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {
 		return nil, err
 	}
 	if err := st.Sync(ctx); err != nil {
-		return nil, err
+		return nil, stepError(err)
 	}
 	out := &Stack{Target: s.target}
 	for _, n := range st.Names() {
@@ -166,7 +179,7 @@ func (m *Haloforge) build(ctx context.Context, component, variant, target string
 	}
 	key := images.Component{Name: component, Variant: variant}.Key()
 	if err := st.Builder().Sync(ctx, key); err != nil {
-		return nil, err
+		return nil, stepError(err)
 	}
 	tree, err := st.Builder().Component(key)
 	if err != nil {
