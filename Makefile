@@ -37,6 +37,67 @@ fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
 
+# --- parsers helper: fuzzing, tiny models, doctor ---
+.PHONY: fuzz-parsers tiny-models doctor
+fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)
+	@for spec in llamabench:FuzzParseJSON llamabench:FuzzParseMD llamabench:FuzzParseCSV llamabench:FuzzParseSQL \
+	  llamabench:FuzzParseAuto mamf:FuzzMamf rbt:FuzzRBT gguf:FuzzInspect; do \
+	  pkg=$${spec%%:*}; fz=$${spec##*:}; echo "== $$fz"; \
+	  $(GO) test ./bench/$$pkg -run '^$$' -fuzz "^$$fz$$" -fuzztime $(or $(FUZZTIME),30s) -fuzzminimizetime 2s -parallel 1 || exit 1; \
+	done
+
+tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
+	@mkdir -p bin/models
+	@for t in f16 q8_0 q4_0; do $(BIN) model tiny --type $$t -o bin/models/tiny-$$t.gguf; done
+
+doctor: build ## check this host (GPU, devices, kernel, firmware, Docker)
+	$(BIN) doctor
+
+# --- bench: main job and test command (helper "runner") ---
+.PHONY: smoke test smoke-image
+smoke: ## the main job: set up the host, build, run the smoke suite, print the table
+	scripts/smoke.sh
+
+test: ## the test command (CI): set up the host, smoke image, go vet, every test incl. Docker
+	scripts/test.sh
+
+smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
+	$(BIN) image smoke
+
+# --- results: store, reports, compare, history (helper "results") ---
+.PHONY: test-browser bench-report fuzz-results
+test-browser: ## open the HTML report in headless Chromium and check the plots render (apt-get install chromium)
+	HALOFORGE_REQUIRE_BROWSER=1 $(GO) test ./bench/report -run '^TestHTMLInBrowser$$' -v
+
+bench-report: ## BenchmarkReport10k: load + render a 10,000-case run from SQLite (goal < 2 s/op)
+	$(GO) test ./bench/report -run '^$$' -bench '^BenchmarkReport10k$$' -benchtime 3x -benchmem
+
+fuzz-results: ## fuzz import detection and llama-bench argv reading (FUZZTIME=30s each)
+	$(GO) test ./bench/ingest -run '^$$' -fuzz '^FuzzCase$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./bench/report -run '^$$' -fuzz '^FuzzArgsConfig$$' -fuzztime $(or $(FUZZTIME),30s)
+
+# --- RPC suites across hosts (helper "rpc") ---
+.PHONY: test-rpc fuzz-rpc
+test-rpc: smoke-image ## llama.cpp RPC cases for real: two ggml-rpc-server workers + llama-bench --rpc, a killed worker, TLS and ssh endpoints
+	HALOFORGE_REQUIRE_DOCKER=1 $(GO) test ./bench/runner -run 'RPC|TLS' -v -count=1
+	$(GO) test ./bench/suite -run 'RPC|Endpoint' -count=1
+
+fuzz-rpc: ## fuzz suite files with hosts and rpc workers (FUZZTIME=30s)
+	$(GO) test ./bench/suite -run '^$$' -fuzz '^FuzzParseRPC$$' -fuzztime $(or $(FUZZTIME),30s)
+
+# --- fleet results on PostgreSQL, shared build engine (helper "fleetdb") ---
+.PHONY: test-pg fuzz-fleet
+test-pg: ## PostgreSQL results store: 2 runner processes x 50 runs, db migrate, reports equal to SQLite (throwaway server)
+	@set -e; parent=$$(mktemp -d); chmod 755 $$parent; \
+	dsn=$$(PG_TEST_DIR=$$parent scripts/pg-test-server.sh); \
+	rc=0; HALOFORGE_TEST_PG_DSN=$$dsn HALOFORGE_REQUIRE_PG=1 $(GO) test ./bench/store ./cmd/haloforge \
+		-run 'Postgres|PG|FleetDB|DBMigrate|Dollar|Dialect' -count=1 -v || rc=$$?; \
+	for d in $$parent/hf-pgtest.*; do scripts/pg-test-server.sh --stop $$d; done; rm -rf $$parent; exit $$rc
+
+fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (FUZZTIME=30s)
+	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzParseCacheKeys$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./bench/store -run '^$$' -fuzz '^FuzzDollarRebind$$' -fuzztime $(or $(FUZZTIME),30s)
+
 # --- Dagger module and images (helper "dagger") ---
 .PHONY: module-vet module-develop fuzz-images stack smoke-stack
 module-vet: ## vet the Dagger module (pipeline/ is its own Go module; no engine needed)

@@ -49,8 +49,28 @@ type Run struct {
 	// Models used by the run's cases, keyed by the suite's model name.
 	Models map[string]ModelInfo `json:"models,omitempty"`
 	// LockDigest is the sha256 of the stack.lock the images were built from, if known.
-	LockDigest string       `json:"lock_digest,omitempty"`
-	Cases      []CaseResult `json:"cases"`
+	LockDigest string `json:"lock_digest,omitempty"`
+	// Stack says which build plan the run's images belong to, so
+	// `haloforge reproduce` can rebuild the same stack and check it is the
+	// same plan. The exact lock is kept beside run.json as stack.lock.
+	Stack *StackInfo `json:"stack,omitempty"`
+	// ReproOf names the run this one reproduces (haloforge reproduce).
+	ReproOf string       `json:"repro_of,omitempty"`
+	Cases   []CaseResult `json:"cases"`
+}
+
+// StackInfo is the build-plan provenance of a run.
+type StackInfo struct {
+	// Profile is the recipes profile the suite's images come from ("smoke",
+	// or "" for the whole stack).
+	Profile string `json:"profile"`
+	// PlanDigest is the sha256 of the plan (recipes, lock, target, profile)
+	// as JSON: the same digest means the same steps, pins, flags and keys.
+	PlanDigest string `json:"plan_digest"`
+	// Steps are the plan's step ids with their cache keys, in build order.
+	Steps []string `json:"steps,omitempty"`
+	// Haloforge is the version of haloforge that ran the suite.
+	Haloforge string `json:"haloforge,omitempty"`
 }
 
 // CaseResult is the outcome of one case of a suite.
@@ -80,6 +100,9 @@ type CaseResult struct {
 	GroupAdd []string `json:"group_add,omitempty"`
 	// Notes are facts about how the case ran (absent devices, OOM kill, ...).
 	Notes []string `json:"notes,omitempty"`
+	// Topology is set for llama.cpp RPC cases spread over several hosts:
+	// the main host and each worker's host, backend, devices and address.
+	Topology *Topology `json:"topology,omitempty"`
 
 	Llama     []llamabench.Record `json:"llama,omitempty"`
 	Mamf      *mamf.Result        `json:"mamf,omitempty"`
@@ -128,4 +151,43 @@ type ImageInfo struct {
 	Ref    string            `json:"ref"`
 	ID     string            `json:"id,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Topology is how an RPC case was spread over hosts: llama-bench ran on the
+// main host with --rpc pointing at ggml RPC servers on the workers.
+type Topology struct {
+	Main TopologyNode `json:"main"`
+	// Workers in --rpc order: worker i is llama-bench's device RPC<i>.
+	Workers []TopologyNode `json:"workers"`
+	// Network is the Docker network the containers shared, if any
+	// ("" means host networking, workers reached at their host's address).
+	Network string `json:"network,omitempty"`
+}
+
+// TopologyNode is one host's part in an RPC case.
+type TopologyNode struct {
+	Host     string `json:"host"`               // the suite's host name ("main" for the main host)
+	Endpoint string `json:"endpoint,omitempty"` // Docker endpoint: unix://..., tcp://..., ssh://...
+	Backend  string `json:"backend"`            // cpu, hip, hip-rocwmma, vulkan
+	Image    string `json:"image,omitempty"`
+	// ImageID is the image's id on that host (workers only).
+	ImageID string `json:"image_id,omitempty"`
+	// Address is host:port llama-bench connected to (workers only).
+	Address   string `json:"address,omitempty"`
+	Container string `json:"container,omitempty"`
+	// Server is the RPC server's version line (workers only), e.g. "v8.0.0".
+	Server string `json:"server,omitempty"`
+	// GPUs are the ggml devices the host offered, as its RPC server's
+	// banner (workers) or llama-bench's gpu_info (main) names them, e.g.
+	// "Vulkan0: Radeon 8060S Graphics (RADV GFX1151) (98304 MiB, 97000 MiB free)".
+	GPUs []string `json:"gpus,omitempty"`
+	// Devices and GroupAdd are the device nodes and group ids passed to the
+	// host's container, as for single-box cases.
+	Devices  []string `json:"devices,omitempty"`
+	GroupAdd []string `json:"group_add,omitempty"`
+	// Log is the worker's log, relative to the run directory.
+	Log string `json:"log,omitempty"`
+	// ExitCode is the worker's exit code when it died during the case.
+	ExitCode *int     `json:"exit_code,omitempty"`
+	Notes    []string `json:"notes,omitempty"`
 }

@@ -13,6 +13,12 @@
 #   HALOFORGE_OUT      where report/artifacts go [./nightly-out]
 #   HALOFORGE_THRESHOLD regression threshold for compare [5%]
 #   DAGGER_ENGINE_NAME, DAGGER_CACHE_VOLUME, DAGGER_ENGINE_IMAGE  the persistent engine
+#   HALOFORGE_ENGINE   a shared Dagger engine several runners build on
+#                      (tcp://HOST:PORT, ssh://USER@HOST, docker-container://NAME
+#                      with DOCKER_HOST); set, no local engine is started
+#   HALOFORGE_CACHED_FROM  a keys file or "docker": the plan marks what the shared
+#                      cache already holds (nightly-out/plan-cache.txt)
+#   HALOFORGE_DB       a fleet's PostgreSQL results database (postgres://...)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,6 +37,10 @@ volume=${DAGGER_CACHE_VOLUME:-haloforge-dagger-cache}
 mkdir -p "$out"
 # The run id of tonight's bench, shared between steps through $out.
 run_id_file=$out/run-id
+# A shared engine replaces the local one for every dagger call below.
+if [[ -n ${HALOFORGE_ENGINE:-} ]]; then
+  export _EXPERIMENTAL_DAGGER_RUNNER_HOST=$HALOFORGE_ENGINE
+fi
 
 log() { printf '\n== nightly %s: %s\n' "$step" "$*"; }
 summary() { if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then cat >>"$GITHUB_STEP_SUMMARY"; else cat >>"$out/summary.md"; fi; }
@@ -59,6 +69,10 @@ run_step() {
     ;;
   engine)
     if [[ $profile == smoke ]]; then log "smoke profile: no Dagger engine needed"; return 0; fi
+    if [[ -n ${HALOFORGE_ENGINE:-} ]]; then
+      log "using the shared engine $HALOFORGE_ENGINE (no local engine)"
+      return 0
+    fi
     if docker container inspect "$engine" >/dev/null 2>&1; then
       log "engine $engine already present"
       docker start "$engine" >/dev/null
@@ -76,21 +90,34 @@ run_step() {
       log "smoke profile: building the Debian-package runtime image"
       "$hf" image smoke
     else
-      log "dagger call build-stack --target $target"
+      # What this runner's plan is (keys for other runners' --cached-from) and
+      # what the shared cache already holds of it.
+      "$hf" plan --target "$target" --keys >"$out/plan.keys"
+      if [[ -n ${HALOFORGE_CACHED_FROM:-} ]]; then
+        "$hf" plan --target "$target" --cached-from "$HALOFORGE_CACHED_FROM" | tee "$out/plan-cache.txt"
+      fi
+      log "dagger call build-stack --target $target (engine: ${_EXPERIMENTAL_DAGGER_RUNNER_HOST:-local})"
       mapfile -t pins < <(pin_flags)
       dagger call build-stack --target "$target" "${pins[@]}" export-images
     fi
     ;;
   export)
     if [[ $profile == smoke ]]; then log "smoke profile: the image is already in Docker"; fi
-    docker images --filter 'label=io.haloforge.target' --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.CreatedSince}}' | tee "$out/images.txt"
+    docker images 'haloforge/*' --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.CreatedSince}}' | tee "$out/images.txt"
     ;;
   bench)
     local id
     id="nightly-$(date -u +%Y%m%d-%H%M%S)-$target"
     echo "$id" >"$run_id_file"
     log "bench $suite as $id"
-    "$hf" bench --suite "$suite" --target "$target" --run-id "$id"
+    local rc=0
+    "$hf" bench --suite "$suite" --target "$target" --run-id "$id" --plain || rc=$?
+    if [[ $rc == 2 ]]; then
+      # A hung or crashed case is one row of the report, not the end of the night.
+      log "some cases hung or crashed: they are rows of the report; compare treats them as regressions"
+      return 0
+    fi
+    return "$rc"
     ;;
   report)
     local id

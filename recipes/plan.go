@@ -63,8 +63,10 @@ type Step struct {
 	Description string `json:"description,omitempty"`
 	// Selected is true for steps the selection asked for, false for steps
 	// pulled in as dependencies.
-	Selected bool     `json:"selected"`
-	Needs    []string `json:"needs"` // direct dependency step IDs, sorted
+	Selected bool `json:"selected"`
+	// Heavy: bound HALOFORGE_JOBS by memory for this step (not part of the key).
+	Heavy bool     `json:"heavy,omitempty"`
+	Needs []string `json:"needs"` // direct dependency step IDs, sorted
 	// Key is the content-derived cache key: sha256 over this step's resolved
 	// inputs and the keys of every step it needs.
 	Key string `json:"key"`
@@ -377,8 +379,10 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	v := &r.Variants[vi]
 	st := &Step{
 		ID: id, Component: r.Name, Variant: v.Name, Version: r.Version, Description: v.Description,
-		Selected: selected, Needs: directNeeds(set, id),
+		Selected: selected, Heavy: r.Heavy, Needs: directNeeds(set, id),
 		BuilderImage: plan.Base.Image, Prefix: Prefix(r.Name, v.Name),
+		// Empty lists, not null, for JSON consumers.
+		Mounts: []Copy{}, Commands: []Command{}, Outputs: []string{},
 	}
 	if st.Description == "" {
 		st.Description = r.Description

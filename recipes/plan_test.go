@@ -182,9 +182,9 @@ func TestKeyChanges(t *testing.T) {
 		want   []string
 	}{
 		{
-			// b34c8591...: llama.cpp as pinned by mudler/LocalAI PR #5323 (2025-05-06), a real earlier commit.
+			// e434e691...: llama.cpp as pinned by mudler/LocalAI PR #5665 (2025-06-16), a real later commit.
 			name:  "llama.cpp pin",
-			edits: []edit{{llama, "commit: e434e69183fd9e1031f4445002083178c331a28b", "commit: b34c859146630dff136943abc9852ca173a7c9d6"}},
+			edits: []edit{{llama, "commit: d17a809ef0af09b16625e991a76f6fe80d9c332e", "commit: e434e69183fd9e1031f4445002083178c331a28b"}},
 			want:  []string{"llama.cpp/cpu", "llama.cpp/hip", "llama.cpp/hip-rocwmma", "llama.cpp/vulkan"},
 		},
 		{
@@ -323,12 +323,12 @@ func TestPlanContents(t *testing.T) {
 		labels[l.Name] = l.Value
 	}
 	want := map[string]string{
-		"org.opencontainers.image.revision": "e434e69183fd9e1031f4445002083178c331a28b",
+		"org.opencontainers.image.revision": "d17a809ef0af09b16625e991a76f6fe80d9c332e",
 		"org.opencontainers.image.source":   "https://github.com/ggml-org/llama.cpp.git",
 		"io.haloforge.target":               "gfx1151",
 		"io.haloforge.cache-key":            s.Key,
 		"io.haloforge.lock-digest":          p.LockDigest,
-		"io.haloforge.stack":                "llama.cpp=master+e434e691@e434e69183fd,rocwmma=develop+042bfbc3@042bfbc3b3ab,therock=6.4.0@f3d0ac98bf10",
+		"io.haloforge.stack":                "llama.cpp=b5600@d17a809ef0af,rocwmma=develop+042bfbc3@042bfbc3b3ab,therock=6.4.0@f3d0ac98bf10",
 	}
 	for k, v := range want {
 		if labels[k] != v {
@@ -412,8 +412,8 @@ func TestPlanBadInput(t *testing.T) {
 			want: `^--profile: unknown profile "nightly"; fix: use one of: smoke`},
 		{name: "lock lacks a component", lock: lockWith("  - name: rocwmma\n    version: develop+042bfbc3\n    git: https://github.com/ROCm/rocWMMA.git\n    commit: 042bfbc3b3ab8543ecaaf402db75dcdea739617d\n", ""),
 			kind: ErrMissingPin, want: `^stack\.lock:\d+: components: no entry for rocwmma; fix: run ` + "`haloforge lock`" + ` to record it$`},
-		{name: "lock disagrees with recipe", lock: lockWith("commit: e434e69183fd9e1031f4445002083178c331a28b", "commit: b34c859146630dff136943abc9852ca173a7c9d6"),
-			kind: ErrLockMismatch, want: `^stack\.lock:\d+: components\[3\]\.commit: llama\.cpp commit is "b34c8591.*" but recipes/components/llama\.cpp\.yaml says "e434e691.*"; fix: run ` + "`haloforge lock`"},
+		{name: "lock disagrees with recipe", lock: lockWith("commit: d17a809ef0af09b16625e991a76f6fe80d9c332e", "commit: e434e69183fd9e1031f4445002083178c331a28b"),
+			kind: ErrLockMismatch, want: `^stack\.lock:\d+: components\[3\]\.commit: llama\.cpp commit is "e434e691.*" but recipes/components/llama\.cpp\.yaml says "d17a809e.*"; fix: run ` + "`haloforge lock`"},
 		{name: "lock base disagrees", lock: lockWith("snapshot: 20261030T080801Z", "snapshot: 20250101T000000Z"),
 			kind: ErrLockMismatch, want: `^stack\.lock:\d+: base\.snapshot: base snapshot is "20250101T000000Z" but recipes/base\.yaml says "20261030T080801Z"`},
 		{name: "override of unknown component", over: map[string]SourceOverride{"llama": {Path: "/x", Digest: "sha256:" + strings.Repeat("0", 64)}},

@@ -36,6 +36,9 @@ type Recipe struct {
 	Source Source `yaml:"source"`
 	// Depends applies to every variant.
 	Depends []Dependency `yaml:"depends"`
+	// Heavy marks memory-hungry ROCm-class compiles: the executor should
+	// bound HALOFORGE_JOBS by memory (TheRock: ~16 GB per 4 jobs).
+	Heavy bool `yaml:"heavy"`
 	// BuildPackages are Debian packages installed in the builder for every variant.
 	BuildPackages []string `yaml:"build_packages"`
 	// Env is the build environment for every variant (values are templates).
@@ -292,8 +295,9 @@ func (r *Recipe) validateSource() error {
 	case s.Git != "" && s.Tarball != "":
 		return r.errf(ErrMalformed, "keep either source.git or source.tarball", []any{"source"}, "both git and tarball given")
 	case s.Git != "":
-		if !strings.HasPrefix(s.Git, "https://") {
-			return r.errf(ErrMalformed, "use an https:// git URL", []any{"source", "git"}, "git URL %q is not https", s.Git)
+		// file:// serves local mirrors (and the tests' local upstreams).
+		if !strings.HasPrefix(s.Git, "https://") && !strings.HasPrefix(s.Git, "file:///") {
+			return r.errf(ErrMalformed, "use an https:// git URL (or file:///path for a local mirror)", []any{"source", "git"}, "git URL %q is not https", s.Git)
 		}
 		if s.Commit == "" {
 			return r.errf(ErrMissingPin, "set source.commit to the exact 40-hex commit (git ls-remote "+s.Git+" <tag>)", []any{"source"}, "git source has no commit")

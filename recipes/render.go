@@ -9,6 +9,9 @@ import (
 // RenderOptions tune the text rendering of a plan.
 type RenderOptions struct {
 	Commands bool // also print the resolved commands and environment of each step
+	// Cache, when set, marks each step "[shared cache]" or "[to build]" and
+	// ends with a summary (see Plan.CheckCache).
+	Cache *CacheReport
 }
 
 // Render writes the plan as readable text: the target, the lock, the base,
@@ -32,7 +35,7 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 	if lb.RootfsSHA256 != "" {
 		rootfs = "rootfs sha256:" + lb.RootfsSHA256
 	}
-	fmt.Fprintf(&b, "base    %s\n", p.Base.Image)
+	fmt.Fprintf(&b, "base    %s%s\n", p.Base.Image, opt.Cache.mark("base"))
 	fmt.Fprintf(&b, "        %s %s %s (%s) from %s @ %s, InRelease sha256:%s, %s\n",
 		lb.Distribution, lb.Suite, lb.Architecture, lb.Variant, lb.Mirror, lb.Snapshot, lb.ReleaseSHA256, rootfs)
 
@@ -48,6 +51,7 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 		if !s.Selected {
 			mark = "  (dependency)"
 		}
+		mark += opt.Cache.mark(s.ID)
 		fmt.Fprintf(&b, "%*d. %-*s  %-*s  key %s%s\n", width, i+1, idW, s.ID, verW, s.Version, short(s.Key), mark)
 		ind := strings.Repeat(" ", width+2)
 		fmt.Fprintf(&b, "%ssource    %s\n", ind, s.Source.Subject)
@@ -105,6 +109,9 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 		if s.Selected && !needed[s.ID] {
 			tree(s.ID, "  ", true, true)
 		}
+	}
+	if opt.Cache != nil {
+		opt.Cache.render(&b)
 	}
 	_, err = io.WriteString(w, b.String())
 	return err

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haloforge/haloforge/bench/models"
 )
 
 // TestQuantReference checks the Go encoders byte for byte against gguf-py's
@@ -238,4 +240,20 @@ func FuzzInspect(f *testing.F) {
 			t.Fatalf("accepted a file too short for its tensors: %s", info.Summary())
 		}
 	})
+}
+
+var _ models.TinyWriter = TinyMaker{}
+
+func TestTinyMaker(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "m.gguf")
+	if err := (TinyMaker{}).WriteTiny(p, "q4_0"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := InspectFile(p)
+	if err != nil || info.Tensors[0].Type != Q4_0 {
+		t.Fatalf("%v %+v", err, info)
+	}
+	if err := (TinyMaker{}).WriteTiny(p, "q5_k"); err == nil {
+		t.Fatal("unknown type accepted")
+	}
 }

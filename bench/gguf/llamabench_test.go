@@ -2,6 +2,7 @@ package gguf
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,7 +77,7 @@ func TestLlamaBenchLoadsTinyModels(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none",
-				"--name", "hf-parsers-test-"+strings.ToLower(typ.String()),
+				"--name", fmt.Sprintf("hf-parsers-test-%s-%d-%d", strings.ToLower(typ.String()), os.Getpid(), time.Now().UnixNano()),
 				"-v", dir+":/m:ro", image,
 				"llama-bench", "-m", "/m/"+name, "-p", "64", "-n", "16", "-r", "1", "-o", "json")
 			var stderr strings.Builder

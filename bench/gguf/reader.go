@@ -222,7 +222,7 @@ func InspectFile(path string) (*Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("stat model: %w", err)
@@ -344,7 +344,7 @@ func Inspect(ra io.ReaderAt, size int64, name string) (*Info, error) {
 		}
 	}
 	info.DataSize = end
-	if need := info.DataOffset + end; need > uint64(size) {
+	if need := info.DataOffset + end; len(sorted) > 0 && need > uint64(size) {
 		last := sorted[len(sorted)-1]
 		return nil, fmt.Errorf("%s: %w: tensor data needs %d bytes but the file has %d (tensor %q ends past the end): the file is truncated; download it again or regenerate it", name, ErrCorrupt, need, size, last.Name)
 	}

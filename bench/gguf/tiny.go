@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"strconv"
 )
 
@@ -229,4 +230,32 @@ func WriteTiny(w io.Writer, o TinyOptions) (int64, error) {
 		return 0, err
 	}
 	return f.WriteTo(w)
+}
+
+// TinyMaker writes tiny models to files by type name; it is the
+// models.TinyWriter the model cache uses for suites' tiny models.
+type TinyMaker struct {
+	Seed uint64 // the same seed gives byte-identical files
+}
+
+// WriteTiny writes a tiny model of type typ ("f16", "q8_0", "q4_0") to
+// path, then validates it.
+func (m TinyMaker) WriteTiny(path, typ string) error {
+	t, err := ParseTensorType(typ)
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create tiny model: %w", err)
+	}
+	if _, err := WriteTiny(f, TinyOptions{Type: t, Seed: m.Seed}); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write tiny model %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write tiny model %s: %w", path, err)
+	}
+	_, err = InspectFile(path)
+	return err
 }

@@ -69,16 +69,16 @@ func (f *File) WriteTo(w io.Writer) (int64, error) {
 	}
 	pad := func() {
 		for cw.n%DefaultAlignment != 0 {
-			cw.WriteByte(0)
+			_ = cw.WriteByte(0) // errors are kept in cw.err
 		}
 	}
 	pad()
 	start := cw.n
 	for i, t := range f.Tensors {
 		for uint64(cw.n-start) < offsets[i] {
-			cw.WriteByte(0)
+			_ = cw.WriteByte(0)
 		}
-		cw.Write(t.Data)
+		_, _ = cw.Write(t.Data)
 	}
 	pad()
 	if cw.err != nil {

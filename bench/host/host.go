@@ -343,7 +343,7 @@ func GroupIDs(root string) (video, render int, err error) {
 	if err != nil {
 		return video, render, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		p := strings.Split(sc.Text(), ":")
@@ -545,6 +545,9 @@ func (g *gatherer) memoryLimits() {
 		notes = append(notes, fmt.Sprintf("ttm.pages_limit %d (%.1f GiB GTT)", n, float64(limitMiB)/1024))
 	} else if pagesLimit == "" {
 		notes = append(notes, "ttm pages_limit not readable")
+		if g.hasGfx1151() {
+			st, fix = StatusWarn, "the GTT limit decides which models fit on Strix Halo: check that the ttm module is loaded (/sys/module/ttm/parameters/pages_limit)"
+		}
 	}
 	if v, ok := cmdlineParam(cmd, "amdgpu.gttsize"); ok {
 		notes = append(notes, "amdgpu.gttsize="+v+" on the command line")
@@ -594,7 +597,7 @@ func (g *gatherer) dockerChecks(ctx context.Context) {
 		case err != nil:
 			g.add("image "+ref, StatusWarn, "cannot inspect: "+err.Error(), "check the Docker daemon")
 		case !ok:
-			g.add("image "+ref, StatusWarn, "not present", "build it: haloforge bench builds missing runtime images, or dagger call build-stack for the full stack")
+			g.add("image "+ref, StatusWarn, "not present", "build or load it (dagger call build-stack for the from-source stack; see haloforge bench --help for runtime images)")
 		default:
 			short := strings.TrimPrefix(id, "sha256:")
 			if len(short) > 12 {

@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/haloforge/haloforge/bench/host/hosttest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // cliDocker reaches the real daemon through the docker CLI (tests only:
 // the package itself imports no Docker code and the CLI passes a moby client).

@@ -55,7 +55,8 @@ func (e *ParseError) Error() string {
 		f = "llama-bench: "
 	}
 	msg := e.Msg
-	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) {
+	redundant := e.Err == ErrTruncated && strings.Contains(msg, "truncated")
+	if e.Err != nil && !strings.Contains(msg, e.Err.Error()) && !redundant {
 		msg += ": " + e.Err.Error()
 	}
 	return loc + ": " + f + msg

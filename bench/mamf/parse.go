@@ -34,7 +34,8 @@ func (e *Error) Error() string {
 	if e.Err != nil && e.Msg == "" {
 		return loc + ": mamf-finder: " + e.Err.Error()
 	}
-	if e.Err != nil {
+	redundant := e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")
+	if e.Err != nil && !redundant {
 		return loc + ": mamf-finder: " + e.Msg + ": " + e.Err.Error()
 	}
 	return loc + ": mamf-finder: " + e.Msg
@@ -50,6 +51,8 @@ var (
 	reVersion  = regexp.MustCompile(`^benchmark version: (\d+)`)
 	reTried    = regexp.MustCompile(`Tried\s+(\d+) shapes => the best outcomes were:\s*$`)
 	reBest     = regexp.MustCompile(`^(mean|median|max):\s+(\d+(?:\.\d+)?) TFLOPS @ (\d+)x(\d+)x(\d+) \(MxNxK\)\s*$`)
+	reHeadline = regexp.MustCompile(`^(MAMF|MSMF) \([^)]*\):\s+(\d+(?:\.\d+)?) TFLOPS @ (\d+)x(\d+)x(\d+) \(MxNxK\)`)
+	reArith    = regexp.MustCompile(`^arithmetic mean:\s+(\d+(?:\.\d+)?) TFLOPS`)
 	reGeomean  = regexp.MustCompile(`^(?:geomean|geometric mean):\s+(\d+(?:\.\d+)?) TFLOPS`)
 	reElapsed  = regexp.MustCompile(`^Elapsed time: (?:(\d+) days?, )?(\d+):(\d\d):(\d\d)(?:\.\d+)?\s*$`)
 	reProgress = regexp.MustCompile(`^\s*(\d+) \|\s+(\d+(?:\.\d+)?)\(mean\)\s+(\d+(?:\.\d+)?)\(median\)\s+(\d+(?:\.\d+)?)\(max\) @ (\d+)x(\d+)x(\d+)\s+\|`)
@@ -148,6 +151,27 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 			case "max":
 				res.Max = s
 			}
+		case reHeadline.MatchString(t):
+			m := reHeadline.FindStringSubmatch(t)
+			if seen[m[1]] {
+				return nil, fail("repeated " + m[1] + " line")
+			}
+			seen[m[1]] = true
+			s, err := shape(m[2:6])
+			if err != "" {
+				return nil, fail(err)
+			}
+			if m[1] == "MAMF" {
+				res.MAMF = &s
+			} else {
+				res.MSMF = &s
+			}
+		case reArith.MatchString(t):
+			a, err := strconv.ParseFloat(reArith.FindStringSubmatch(t)[1], 64)
+			if err != nil || math.IsInf(a, 0) {
+				return nil, fail("garbled arithmetic mean line")
+			}
+			res.ArithMeanTFLOPS = &a
 		case reGeomean.MatchString(t):
 			g, err := strconv.ParseFloat(reGeomean.FindStringSubmatch(t)[1], 64)
 			if err != nil || math.IsInf(g, 0) {
@@ -168,7 +192,8 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 			}
 			res.Elapsed = time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second
 			elapsed = true
-		case strings.HasPrefix(t, "mean:") || strings.HasPrefix(t, "median:") || strings.HasPrefix(t, "max:"):
+		case strings.HasPrefix(t, "mean:") || strings.HasPrefix(t, "median:") || strings.HasPrefix(t, "max:") ||
+			strings.HasPrefix(t, "MAMF (") || strings.HasPrefix(t, "MSMF ("):
 			return nil, fail(fmt.Sprintf("garbled best-outcome line %q: want 'X TFLOPS @ MxNxK (MxNxK)'", clip(t)))
 		}
 	}
@@ -180,15 +205,21 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 		if prog.Done > 0 {
 			p := prog
 			e.Progress = &p
-			e.Msg = fmt.Sprintf("no final 'Tried N shapes' block (run killed?); %d shapes measured; partial best so far %.1f TFLOPS max @ %dx%dx%d", prog.Done, prog.Max.TFLOPS, prog.Max.M, prog.Max.N, prog.Max.K)
+			e.Msg = fmt.Sprintf("no final 'Tried N shapes' block (run killed?); %d shapes measured; partial best so far %.1f TFLOPS max @ %dx%dx%d (output truncated)", prog.Done, prog.Max.TFLOPS, prog.Max.M, prog.Max.N, prog.Max.K)
 		} else if !sawDtype {
-			e.Msg = "not mamf-finder output (no '** Dtype:' header)"
+			e.Msg, e.Err = "not mamf-finder output (no '** Dtype:' header and no final 'Tried N shapes' block)", nil
 		} else {
 			e.Msg = "no final 'Tried N shapes' block and no progress line: the sweep never measured a shape"
 		}
 		return nil, e
 	}
-	for _, k := range []string{"mean", "median", "max"} {
+	want := []string{"mean", "median", "max"}
+	if seen["MAMF"] || seen["MSMF"] {
+		// Newest format: MAMF/MSMF headlines replace mean/median/max.
+		want = []string{"MAMF", "MSMF"}
+		res.Absent = []string{"mean", "median", "max"}
+	}
+	for _, k := range want {
 		if !seen[k] {
 			return nil, &Error{Name: name, Line: n, Msg: fmt.Sprintf("final block (line %d) lacks the %q line: output truncated", tried, k), Err: ErrTruncated}
 		}

@@ -24,7 +24,7 @@ func read(t testing.TB, p string) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	for _, f := range []string{"gpu0-bf16.txt", "gpu0-fp8.txt", "strix-halo-interrupted.txt"} {
+	for _, f := range []string{"gpu0-bf16.txt", "gpu0-fp8.txt", "strix-halo-interrupted.txt", "h200-mamf-msmf.txt"} {
 		t.Run(f, func(t *testing.T) {
 			res, err := Parse(bytes.NewReader(read(t, filepath.Join("testdata", f))), f)
 			if err != nil {
@@ -67,6 +67,23 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestMAMFFormat(t *testing.T) {
+	r, err := ParseBytes(read(t, "testdata/h200-mamf-msmf.txt"), "h200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.MAMF == nil || *r.MAMF != (Shape{842, 3072, 2816, 20480}) || r.MSMF == nil || r.MSMF.TFLOPS != 722 ||
+		r.Max.TFLOPS != 0 || len(r.Absent) != 3 || r.GeomeanTFLOPS == nil || *r.GeomeanTFLOPS != 698.9 ||
+		r.ArithMeanTFLOPS == nil || *r.ArithMeanTFLOPS != 701.3 || r.Version != 3 || r.Shapes != 24 {
+		t.Errorf("got %s", mustJSON(r))
+	}
+	full := string(read(t, "testdata/h200-mamf-msmf.txt"))
+	_, err = ParseBytes([]byte(full[:strings.Index(full, "MSMF (max sustainable")]), "h200-cut")
+	if !errors.Is(err, ErrTruncated) || !strings.Contains(err.Error(), `"MSMF"`) {
+		t.Errorf("cut before MSMF: %v", err)
+	}
+}
+
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestBroken(t *testing.T) {
@@ -86,8 +103,8 @@ func TestBroken(t *testing.T) {
 		{"garbled max", strings.Replace(full, "max:    785.5 TFLOPS @ 4096x3072x13312", "max:    785.5 TFLOPS @ 4096x30", 1), 3405, false, false, "garbled best-outcome"},
 		{"garbled elapsed", strings.Replace(full, "Elapsed time: 0:16:02", "Elapsed time: soon", 1), 3407, false, false, "Elapsed"},
 		{"no header", string(read(t, "testdata/strix-halo-rocblas-day.txt")), 1, false, false, "Dtype"},
-		{"not mamf", "hello\n", 1, true, false, "not mamf-finder output"},
-		{"empty", "", 0, true, false, "not mamf-finder"},
+		{"not mamf", "hello\n", 1, false, false, "not mamf-finder output"},
+		{"empty", "", 0, false, false, "not mamf-finder"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +142,7 @@ func TestBroken(t *testing.T) {
 }
 
 func FuzzMamf(f *testing.F) {
-	for _, p := range []string{"testdata/gpu0-fp8.txt", "testdata/strix-halo-interrupted.txt", "testdata/strix-halo-rocblas-day.txt"} {
+	for _, p := range []string{"testdata/gpu0-fp8.txt", "testdata/strix-halo-interrupted.txt", "testdata/strix-halo-rocblas-day.txt", "testdata/h200-mamf-msmf.txt"} {
 		b := read(f, p)
 		if len(b) > 8000 { // keep the head and the tail: the fuzzer mutates small inputs best
 			b = append(append([]byte{}, b[:3000]...), b[len(b)-1500:]...)
@@ -140,7 +157,7 @@ func FuzzMamf(f *testing.F) {
 			}
 			return
 		}
-		if res.Shapes <= 0 || res.Max.TFLOPS < 0 || res.Max.M <= 0 || res.Dtype == "" {
+		if res.Shapes <= 0 || res.Dtype == "" || (res.MAMF == nil && res.Max.M <= 0) || (res.MAMF != nil && res.MAMF.M <= 0) {
 			t.Fatalf("bad result accepted: %+v", res)
 		}
 	})

@@ -33,6 +33,17 @@ type Result struct {
 	// GeomeanTFLOPS is the geometric mean over all shapes tried (newer
 	// versions only: "geomean:" or "geometric mean:").
 	GeomeanTFLOPS *float64 `json:"geomean_tflops,omitempty"`
+	// ArithMeanTFLOPS is "arithmetic mean:" over all shapes (newest versions).
+	ArithMeanTFLOPS *float64 `json:"arith_mean_tflops,omitempty"`
+	// MAMF and MSMF are the newest versions' headlines ("MAMF (max
+	// achievable, boost burst)", "MSMF (max sustainable, saturated)"), which
+	// replace the mean/median/max lines.
+	MAMF *Shape `json:"mamf,omitempty"`
+	MSMF *Shape `json:"msmf,omitempty"`
+	// Absent lists the outcome fields this output did not print ("mean",
+	// "median", "max" for MAMF/MSMF outputs); they are zero and must be shown
+	// as not available.
+	Absent []string `json:"absent,omitempty"`
 	// Interrupted is set when the sweep was stopped early with Ctrl-C
 	// (mamf-finder then still prints the best outcomes so far).
 	Interrupted bool          `json:"interrupted,omitempty"`

@@ -32,7 +32,8 @@ func (e *Error) Error() string {
 		loc = fmt.Sprintf("%s:%d", e.Name, e.Line)
 	}
 	s := loc + ": rocm_bandwidth_test: " + e.Msg
-	if e.Err != nil {
+	redundant := e.Err == ErrTruncated && strings.Contains(e.Msg, "truncated")
+	if e.Err != nil && !redundant {
 		s += ": " + e.Err.Error()
 	}
 	return s
@@ -71,25 +72,23 @@ func Parse(r io.Reader, name string) (*Result, error) {
 }
 
 type matrixState struct {
-	m        Matrix
-	kind     string // Unidirectional/Bidirectional
-	peak     bool
-	bw       bool // a bandwidth matrix (others: access, numa distance)
-	header   int  // line of the D/D header
-	nextRow  int
-	complete bool
+	m       Matrix
+	kind    string // Unidirectional/Bidirectional
+	peak    bool
+	bw      bool // a bandwidth matrix (others: access, numa distance)
+	header  int  // line of the D/D header
+	nextRow int
 }
 
 // ParseBytes is Parse on a byte slice.
 func ParseBytes(data []byte, name string) (*Result, error) {
 	res := &Result{}
 	var (
-		n        int
-		title    string
-		cur      *matrixState
-		testNum  int
-		sawNG    bool
-		partialX bool // a line that looks like an NG result but does not parse
+		n       int
+		title   string
+		cur     *matrixState
+		testNum int
+		sawNG   bool
 	)
 	fail := func(line int, msg string, err error) error { return &Error{Name: name, Line: line, Msg: msg, Err: err} }
 	closeMatrix := func() error {
@@ -246,9 +245,6 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 			return nil, fail(n, "tool reported an error: "+clip(t), nil)
 		default:
 			title = t
-			if strings.Contains(t, "|") && strings.Contains(t, "GB/s") {
-				partialX = true
-			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -257,7 +253,6 @@ func ParseBytes(data []byte, name string) (*Result, error) {
 	if err := closeMatrix(); err != nil {
 		return nil, err
 	}
-	_ = partialX
 	switch {
 	case len(res.Matrices) > 0:
 		if res.Version == "" {

@@ -353,8 +353,8 @@ func (s *Side) text() string {
 // Markdown writes the comparison: regressions, improvements, then all.
 func (c Comparison) Markdown(out io.Writer) error {
 	w := bufio.NewWriter(out)
-	fmt.Fprintf(w, "# haloforge compare: %s → %s\n\n", c.Base, c.New)
-	fmt.Fprintf(w, "Threshold %.1f %%, significance: Welch's t-test on samples_ts at p < %.2f (mean ± stddev overlap without samples).\n",
+	_, _ = fmt.Fprintf(w, "# haloforge compare: %s → %s\n\n", c.Base, c.New)
+	_, _ = fmt.Fprintf(w, "Threshold %.1f %%, significance: Welch's t-test on samples_ts at p < %.2f (mean ± stddev overlap without samples).\n",
 		c.Threshold*100, c.Alpha)
 	sorted := append([]Delta(nil), c.Deltas...)
 	sort.SliceStable(sorted, func(i, j int) bool {
@@ -365,9 +365,9 @@ func (c Comparison) Markdown(out io.Writer) error {
 		return false
 	})
 	section := func(title string, ds []Delta) {
-		fmt.Fprintf(w, "\n## %s (%d)\n\n", title, len(ds))
+		_, _ = fmt.Fprintf(w, "\n## %s (%d)\n\n", title, len(ds))
 		if len(ds) == 0 {
-			fmt.Fprintln(w, "None.")
+			_, _ = fmt.Fprintln(w, "None.")
 			return
 		}
 		var rows [][]string
@@ -390,6 +390,9 @@ func (c Comparison) Markdown(out io.Writer) error {
 	c2 := Comparison{Deltas: sorted}
 	section("Regressions", c2.Regressions())
 	section("Improvements", c2.Improvements())
+	if inc := c2.only(Noise); len(inc) > 0 {
+		section("Inconclusive: beyond the threshold but within run-to-run spread", inc)
+	}
 	section("All cases", sorted)
 	return w.Flush()
 }

@@ -43,7 +43,7 @@ func TestComparePlantedRegressionAndWobble(t *testing.T) {
 	base := testfix.Llama(t, "bench-multi.jsonl")
 	opts := CompareOptions{Threshold: 0.05}
 	// The case with the tightest spread: pp512, fa 1, -b 2048 (389.04 ± 7.23).
-	var tight int = -1
+	tight := -1
 	for i, r := range base {
 		if r.NPrompt == 512 && r.FlashAttn == 1 && r.NBatch == 2048 {
 			tight = i

@@ -134,14 +134,14 @@ func versionChanges(prev, cur map[string]string) []string {
 func (h History) Markdown(out io.Writer) error {
 	w := bufio.NewWriter(out)
 	if len(h.Series) == 0 {
-		fmt.Fprintln(w, "No matching cases stored.")
+		_, _ = fmt.Fprintln(w, "No matching cases stored.")
 		return w.Flush()
 	}
 	for i, s := range h.Series {
 		if i > 0 {
-			fmt.Fprintln(w)
+			_, _ = fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "## %s · %s · %s\n\n", s.Key.Model, s.Key.Label(), s.Key.Test())
+		_, _ = fmt.Fprintf(w, "## %s · %s · %s\n\n", s.Key.Model, s.Key.Label(), s.Key.Test())
 		var rows [][]string
 		for j, p := range s.Points {
 			t := p.Note

@@ -90,13 +90,30 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 		bc.Color = paletteAt(i)
 		bc.LineStyle.Width = 0
 		p.Add(bc)
+		if c.Stat.Std > 0 {
+			// ± one standard deviation, in a grey no palette colour uses.
+			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
+			if err == nil {
+				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
+				eb.Width = vg.Points(1.5)
+				p.Add(eb)
+			}
+		}
 		drawn++
 	}
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3 // keep edge bars off the axes
 	p.X.Tick.Label.Rotation = 0.25
 	p.X.Tick.Label.XAlign = draw.XRight
 	return p, drawn > 0
 }
+
+// errPoint is one bar's mean ± std for plotter.NewYErrorBars.
+type errPoint struct{ x, y, e float64 }
+
+func (p errPoint) Len() int                      { return 1 }
+func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
+func (p errPoint) YError(int) (float64, float64) { return min(p.e, p.y), p.e } // t/s never goes below 0
 
 type depthKey struct {
 	model string
@@ -219,6 +236,7 @@ func memoryFigure(m ModelSection) (*plot.Plot, bool) {
 	p.Legend.Add("VRAM", bv)
 	p.Legend.Add("GTT", bg)
 	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
 	p.X.Tick.Label.Rotation = 0.25
 	p.X.Tick.Label.XAlign = draw.XRight
 	return p, true
@@ -273,6 +291,7 @@ type htmlTable struct {
 type htmlModel struct {
 	Name   string
 	Tables []htmlTable
+	Notes  []string
 }
 
 type htmlFig struct {
@@ -358,11 +377,17 @@ func (r Report) HTML(w io.Writer, run bench.Run) error {
 		hm.Tables = captureTables(func(b io.Writer) {
 			for _, t := range sec.Models[0].Tables {
 				writeModelTable(b, t)
-				fmt.Fprintln(b)
+				_, _ = fmt.Fprintln(b)
 				sec.efficiencyTable(b, t)
-				fmt.Fprintln(b)
+				_, _ = fmt.Fprintln(b)
 			}
 		})
+		for _, t := range m.Tables {
+			if overPeak(t) {
+				hm.Notes = append(hm.Notes, overPeakNote)
+				break
+			}
+		}
 		page.Models = append(page.Models, hm)
 	}
 	if len(r.Mamf) > 0 || len(r.Bandwidth) > 0 {
@@ -425,6 +450,7 @@ body { font-family: system-ui, sans-serif; margin: 2em; color: #222; background:
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
 h2 { font-size: 1.3em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
 p.meta { color: #555; }
+p.note { color: #555; font-size: 0.85em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.7em; }
 th { background: #f2f2f2; }
@@ -448,6 +474,7 @@ figcaption { font-size: 0.85em; color: #555; text-align: center; }
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if .Bad}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
+{{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{end}}
 {{with .Mamf}}<h2>Matmul (mamf-finder)</h2>
 <table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>

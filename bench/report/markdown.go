@@ -74,7 +74,7 @@ func table(w io.Writer, head []string, align []bool, rows [][]string) {
 		for i, c := range cells {
 			b.WriteString(" " + pad(c, i) + " |")
 		}
-		fmt.Fprintln(w, b.String())
+		_, _ = fmt.Fprintln(w, b.String())
 	}
 	line(head)
 	sep := make([]string, len(head))
@@ -90,7 +90,7 @@ func table(w io.Writer, head []string, align []bool, rows [][]string) {
 	for i, s := range sep {
 		b.WriteString(" " + pad(s, i) + " |")
 	}
-	fmt.Fprintln(w, b.String())
+	_, _ = fmt.Fprintln(w, b.String())
 	for _, r := range rows {
 		line(r)
 	}
@@ -99,12 +99,12 @@ func table(w io.Writer, head []string, align []bool, rows [][]string) {
 // Markdown writes the report as markdown.
 func (r Report) Markdown(out io.Writer) error {
 	w := bufio.NewWriter(out)
-	fmt.Fprintf(w, "# haloforge report: %s\n\n", r.RunID)
-	fmt.Fprintf(w, "Suite `%s` on %s (peak %.1f TFLOPS FP16/BF16, %.0f GB/s)", r.Suite, r.Target.Name, r.Target.PeakTFLOPS, r.Target.PeakGBs)
+	_, _ = fmt.Fprintf(w, "# haloforge report: %s\n\n", r.RunID)
+	_, _ = fmt.Fprintf(w, "Suite `%s` on %s (peak %.1f TFLOPS FP16/BF16, %.0f GB/s)", r.Suite, r.Target.Name, r.Target.PeakTFLOPS, r.Target.PeakGBs)
 	if !r.Started.IsZero() {
-		fmt.Fprintf(w, ", started %s", r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+		_, _ = fmt.Fprintf(w, ", started %s", r.Started.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	fmt.Fprintln(w, ".")
+	_, _ = fmt.Fprintln(w, ".")
 	var host []string
 	if r.Host.Hostname != "" {
 		host = append(host, "host "+r.Host.Hostname)
@@ -119,18 +119,18 @@ func (r Report) Markdown(out io.Writer) error {
 		host = append(host, "GPU "+strings.Join(r.Host.GPUs, ", "))
 	}
 	if len(host) > 0 {
-		fmt.Fprintf(w, "%s.\n", strings.Join(host, ", "))
+		_, _ = fmt.Fprintf(w, "%s.\n", strings.Join(host, ", "))
 	}
 	for _, m := range r.Models {
-		fmt.Fprintf(w, "\n## %s\n", m.Model)
+		_, _ = fmt.Fprintf(w, "\n## %s\n", m.Model)
 		for _, t := range m.Tables {
-			fmt.Fprintln(w)
+			_, _ = fmt.Fprintln(w)
 			writeModelTable(w, t)
 			r.efficiencyTable(w, t)
 		}
 	}
 	if len(r.Mamf) > 0 {
-		fmt.Fprintf(w, "\n## Matmul (mamf-finder)\n\n")
+		_, _ = fmt.Fprintf(w, "\n## Matmul (mamf-finder)\n\n")
 		var rows [][]string
 		for _, m := range r.Mamf {
 			if m.Status != bench.StatusOK {
@@ -143,7 +143,7 @@ func (r Report) Markdown(out io.Writer) error {
 			[]bool{false, false, true, true, true, true}, rows)
 	}
 	if len(r.Bandwidth) > 0 {
-		fmt.Fprintf(w, "\n## Memory bandwidth (rocm_bandwidth_test)\n\n")
+		_, _ = fmt.Fprintf(w, "\n## Memory bandwidth (rocm_bandwidth_test)\n\n")
 		var rows [][]string
 		for _, b := range r.Bandwidth {
 			if b.Status != bench.StatusOK {
@@ -160,9 +160,9 @@ func (r Report) Markdown(out io.Writer) error {
 			[]bool{false, true, true, true, true}, rows)
 	}
 	if len(r.Problems) > 0 {
-		fmt.Fprintf(w, "\n## Not shown\n\n")
+		_, _ = fmt.Fprintf(w, "\n## Not shown\n\n")
 		for _, p := range r.Problems {
-			fmt.Fprintf(w, "- %s\n", p)
+			_, _ = fmt.Fprintf(w, "- %s\n", p)
 		}
 	}
 	return w.Flush()
@@ -182,6 +182,25 @@ func optF(p *float64) string {
 		return "n/a"
 	}
 	return f2(*p)
+}
+
+// overPeakNote explains a bandwidth efficiency above 100 %.
+const overPeakNote = "† above 100 %: the bandwidth figure assumes every weight is read once per token (model size);" +
+	" a mixture-of-experts model reads only its active experts, so this is not a real bandwidth."
+
+// overPeak reports whether a table has a generation bandwidth above 100 %.
+func overPeak(t Table) bool {
+	for j, tst := range t.Tests {
+		if !isTG(tst) {
+			continue
+		}
+		for _, r := range t.Rows {
+			if e := r.Cells[j].Efficiency; e != nil && *e > 100 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // efficiencyTable follows a results table when any cell has an efficiency:
@@ -231,11 +250,10 @@ func (r Report) efficiencyTable(w io.Writer, t Table) {
 		}
 		rows = append(rows, cells)
 	}
-	fmt.Fprintln(w)
+	_, _ = fmt.Fprintln(w)
 	table(w, head, align, rows)
 	if overPeak {
-		fmt.Fprintln(w, "\n† above 100 %: the bandwidth figure assumes every weight is read once per token (model size);"+
-			" a mixture-of-experts model reads only its active experts, so this is not a real bandwidth.")
+		_, _ = fmt.Fprintln(w, "\n"+overPeakNote)
 	}
 }
 

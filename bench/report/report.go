@@ -12,7 +12,6 @@ package report
 import (
 	"fmt"
 	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -574,14 +573,4 @@ func bandwidthRow(c bench.CaseResult, t Target) BandwidthRow {
 		}
 	}
 	return r
-}
-
-// sortedKeys returns a map's keys in order.
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -224,3 +224,14 @@ func TestFixtureMultiRows(t *testing.T) {
 		t.Fatalf("rows=%d tests=%v", len(tb.Rows), tb.Tests)
 	}
 }
+
+func FuzzArgsConfig(f *testing.F) {
+	f.Add("-p 512 -n 128 -fa 1 -b 256 -ub 1024 -d 0,4096 -pg 512,128")
+	f.Add("-p")
+	f.Fuzz(func(t *testing.T, s string) {
+		c := argsConfig(strings.Fields(s))
+		if len(c.tests) != len(c.specs) {
+			t.Fatalf("tests %v vs specs %v", c.tests, c.specs)
+		}
+	})
+}

@@ -1,13 +1,10 @@
 package runner
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/moby/moby/client"
 )
@@ -72,16 +69,5 @@ func (h Host) GroupIDs() ([]string, error) {
 		return nil, fmt.Errorf("read host groups: %w", err)
 	}
 	defer func() { _ = f.Close() }()
-	var gids []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), ":")
-		if len(parts) < 3 {
-			continue
-		}
-		if (parts[0] == "video" || parts[0] == "render") && !slices.Contains(gids, parts[2]) {
-			gids = append(gids, parts[2])
-		}
-	}
-	return gids, sc.Err()
+	return parseGroupIDs(f)
 }

@@ -41,9 +41,9 @@ func (nopProgress) End()                                  {}
 // each llama-bench test's t/s.
 func Summary(r bench.CaseResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %.1fs", r.Status, r.Finished.Sub(r.Started).Seconds())
+	_, _ = fmt.Fprintf(&b, "%s %.1fs", r.Status, r.Finished.Sub(r.Started).Seconds())
 	for _, l := range r.Llama {
-		fmt.Fprintf(&b, "  %s %.2f±%.2f t/s", l.Label(), l.AvgTS, l.StddevTS)
+		_, _ = fmt.Fprintf(&b, "  %s %.2f±%.2f t/s", l.Label(), l.AvgTS, l.StddevTS)
 	}
 	if r.Status != bench.StatusOK && r.Error != "" {
 		b.WriteString("  " + r.Error)
@@ -63,29 +63,29 @@ type Lines struct {
 func (l *Lines) Begin(runID string, total, done int) {
 	l.total, l.n, l.start = total, done, time.Now()
 	if done > 0 {
-		fmt.Fprintf(l.W, "run %s: %d cases, %d already done, resuming\n", runID, total, done)
+		_, _ = fmt.Fprintf(l.W, "run %s: %d cases, %d already done, resuming\n", runID, total, done)
 	} else {
-		fmt.Fprintf(l.W, "run %s: %d cases\n", runID, total)
+		_, _ = fmt.Fprintf(l.W, "run %s: %d cases\n", runID, total)
 	}
 }
 
 // CaseStart prints the case about to run.
 func (l *Lines) CaseStart(c suite.Case) {
-	fmt.Fprintf(l.W, "[%d/%d] %s ...\n", l.n+1, l.total, c.ID)
+	_, _ = fmt.Fprintf(l.W, "[%d/%d] %s ...\n", l.n+1, l.total, c.ID)
 }
 
 // CaseDone prints the case's outcome.
 func (l *Lines) CaseDone(c suite.Case, r bench.CaseResult) {
 	l.n++
-	fmt.Fprintf(l.W, "[%d/%d] %s: %s\n", l.n, l.total, c.ID, Summary(r))
+	_, _ = fmt.Fprintf(l.W, "[%d/%d] %s: %s\n", l.n, l.total, c.ID, Summary(r))
 }
 
 // Note prints a note.
-func (l *Lines) Note(msg string) { fmt.Fprintln(l.W, "note:", msg) }
+func (l *Lines) Note(msg string) { _, _ = fmt.Fprintln(l.W, "note:", msg) }
 
 // End prints the elapsed time.
 func (l *Lines) End() {
-	fmt.Fprintf(l.W, "%d/%d cases done in %s\n", l.n, l.total, time.Since(l.start).Round(time.Second))
+	_, _ = fmt.Fprintf(l.W, "%d/%d cases done in %s\n", l.n, l.total, time.Since(l.start).Round(time.Second))
 }
 
 // Bar is the live terminal display: cases done/total, the current case,
@@ -101,7 +101,7 @@ type Bar struct {
 
 // Begin draws the bar.
 func (b *Bar) Begin(runID string, total, done int) {
-	b.p = mpb.New(mpb.WithOutput(b.W), mpb.WithRefreshRate(200*time.Millisecond))
+	b.p = mpb.New(mpb.WithOutput(b.W), mpb.WithAutoRefresh(), mpb.WithRefreshRate(200*time.Millisecond))
 	b.bar = b.p.New(int64(total), mpb.BarStyle(),
 		mpb.PrependDecorators(
 			decor.Name(runID+" ", decor.WCSyncSpaceR),
@@ -122,7 +122,7 @@ func (b *Bar) Begin(runID string, total, done int) {
 		),
 	)
 	b.bar.SetCurrent(int64(done))
-	b.bar.DecoratorAverageAdjust(time.Now())
+	_ = b.bar.DecoratorAverageAdjust(time.Now())
 }
 
 // CaseStart shows the current case.

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/suite"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 )
 
 // Files of a run directory (see bench.Home for the layout).
@@ -33,36 +36,10 @@ type RunDir struct {
 	Path string
 }
 
-// WriteFileAtomic writes data to path through a temporary file in the same
-// directory, fsynced and renamed over path, then fsyncs the directory: a
-// reader (or a resume after kill -9) sees the old file or the new one, never
-// a torn one.
+// WriteFileAtomic writes data to path atomically (see internal/atomicfile):
+// a reader or a resume after kill -9 sees the old file or the new one.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o644)
 }
 
 func writeJSON(path string, v any) error {
@@ -76,6 +53,40 @@ func writeJSON(path string, v any) error {
 // NewRunID names a run by its UTC start time and suite.
 func NewRunID(now time.Time, suiteName string) string {
 	return now.UTC().Format("20060102-150405") + "-" + suiteName
+}
+
+// FleetRunID names a new run so that runners sharing one results database
+// (PostgreSQL) never produce the same id, even when they start the same
+// suite in the same second: NewRunID's UTC time and suite first (ids still
+// sort by time and match date prefixes such as 20261126), then the host's
+// short name and four random hex digits (two processes on one host with
+// different HALOFORGE_HOMEs), e.g. 20261126-130405-smoke-strix1-3fa9.
+// Older ids (NewRunID's form) stay valid everywhere.
+func FleetRunID(now time.Time, suiteName, hostname string) string {
+	var b [2]byte
+	_, _ = rand.Read(b[:])
+	id := NewRunID(now, suiteName)
+	if h := hostTag(hostname); h != "" {
+		id += "-" + h
+	}
+	return id + "-" + hex.EncodeToString(b[:])
+}
+
+// hostTag is a host name's first label, lower-cased, reduced to [a-z0-9-]
+// and at most 20 characters.
+func hostTag(hostname string) string {
+	h, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(hostname)), ".")
+	var b strings.Builder
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		}
+		if b.Len() == 20 {
+			break
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }
 
 // CreateRun makes the directory of a new run and writes its header, plan and

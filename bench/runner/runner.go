@@ -34,8 +34,8 @@ import (
 
 // Labels put on every case container.
 const (
-	LabelRun  = "org.haloforge.run"
-	LabelCase = "org.haloforge.case"
+	LabelRun  = "io.haloforge.run"
+	LabelCase = "io.haloforge.case"
 )
 
 // Recorder stores runs and cases as they finish (the results store). Writes
@@ -78,6 +78,11 @@ type Runner struct {
 	Parse      Parser
 	Progress   Progress
 	Now        func() time.Time
+	// ConnectHost connects to RPC worker hosts (default ConnectHost).
+	ConnectHost HostConnector
+	// Files are written into a new run's directory before its first case,
+	// e.g. stack.lock for reproduce.
+	Files map[string][]byte
 }
 
 func (r *Runner) now() time.Time {
@@ -92,11 +97,20 @@ func (r *Runner) now() time.Time {
 func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []suite.Case) (*bench.Run, error) {
 	run.Started = r.now().UTC()
 	if run.ID == "" {
-		run.ID = NewRunID(run.Started, run.Suite)
+		host := run.Host.Hostname
+		if host == "" {
+			host, _ = os.Hostname()
+		}
+		run.ID = FleetRunID(run.Started, run.Suite, host)
 	}
 	d, err := CreateRun(r.Home, &run, raw, cases)
 	if err != nil {
 		return nil, err
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
+		if err := WriteFileAtomic(filepath.Join(d.Path, name), r.Files[name]); err != nil {
+			return nil, err
+		}
 	}
 	return r.execute(ctx, d, &run, cases)
 }
@@ -115,6 +129,8 @@ func (r *Runner) Resume(ctx context.Context, id string) (*bench.Run, error) {
 	if err := r.removeLeftovers(ctx, run.ID); err != nil {
 		return nil, err
 	}
+	// ... and RPC workers on the worker hosts.
+	r.removeRPCLeftovers(ctx, run.ID, cases)
 	return r.execute(ctx, d, &run, cases)
 }
 
@@ -190,7 +206,11 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 					break
 				}
 			}
-			res, err = r.runCase(ctx, d, run.ID, c)
+			if c.RPC != nil {
+				res, err = r.runRPCCase(ctx, d, run.ID, c)
+			} else {
+				res, err = r.runCase(ctx, d, run.ID, c)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -245,16 +265,21 @@ func (r *Runner) skipped(c suite.Case, why string) bench.CaseResult {
 	return res
 }
 
+// caseExtras change how runCaseWith runs a case's container.
+type caseExtras struct {
+	// network is the container's network mode (default "none").
+	network string
+	// abort, when it delivers, kills the case container and fails the case
+	// with the error (an RPC worker died).
+	abort <-chan error
+}
+
 // containerSpec builds the container for a case.
 func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCreateOptions, []string, []string, error) {
 	devs, notes := r.Host.Devices(c.Devices)
 	gids, err := r.Host.GroupIDs()
 	if err != nil {
 		return client.ContainerCreateOptions{}, nil, nil, err
-	}
-	var mappings []container.DeviceMapping
-	for _, d := range devs {
-		mappings = append(mappings, container.DeviceMapping{PathOnHost: d, PathInContainer: d, CgroupPermissions: "rwm"})
 	}
 	if c.Backend == "vulkan" && !slices.Contains(devs, "/dev/dri") {
 		notes = append(notes, "no /dev/dri: Vulkan can only use a CPU implementation (Mesa lavapipe), which needs no device")
@@ -276,16 +301,10 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 			Env:        env,
 			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID},
 		},
-		HostConfig: &container.HostConfig{
-			Binds:       r.Binds,
-			NetworkMode: "none",
-			IpcMode:     container.IPCModeHost,
-			SecurityOpt: []string{"seccomp=unconfined"},
-			GroupAdd:    gids,
-			Privileged:  false,
-			Resources:   container.Resources{Devices: mappings},
-		},
+		HostConfig: deviceHostConfig(devs, gids),
 	}
+	opts.HostConfig.Binds = r.Binds
+	opts.HostConfig.NetworkMode = "none"
 	return opts, devs, notes, nil
 }
 
@@ -293,6 +312,10 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 // the run must stop (context cancelled, run directory unwritable); every
 // failure of the case itself is a result.
 func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.Case) (bench.CaseResult, error) {
+	return r.runCaseWith(ctx, d, runID, c, caseExtras{})
+}
+
+func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c suite.Case, x caseExtras) (bench.CaseResult, error) {
 	res := baseResult(c)
 	res.StdoutLog, res.StderrLog = LogPaths(c)
 	fail := func(status bench.Status, format string, a ...any) (bench.CaseResult, error) {
@@ -313,6 +336,9 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 	}
 	res.Devices, res.Notes = devs, notes
 	res.GroupAdd = opts.HostConfig.GroupAdd
+	if x.network != "" {
+		opts.HostConfig.NetworkMode = container.NetworkMode(x.network)
+	}
 
 	// Remove a container of the same name left by an earlier attempt.
 	_, _ = r.Docker.ContainerRemove(ctx, opts.Name, client.ContainerRemoveOptions{Force: true})
@@ -356,8 +382,9 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 	defer timer.Stop()
 	hung := false
 	exit := -1
-	var waitErr error
+	var waitErr, aborted error
 	select {
+	case aborted = <-x.abort:
 	case w := <-wait.Result:
 		exit = int(w.StatusCode)
 		if w.Error != nil && w.Error.Message != "" {
@@ -375,14 +402,15 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 		}
 		return res, ctx.Err()
 	}
-	if hung {
+	if hung || aborted != nil {
 		if _, err := r.Docker.ContainerKill(context.WithoutCancel(ctx), id, client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("kill after time limit: %v", err))
 		}
 		select {
 		case w := <-wait.Result:
 			exit = int(w.StatusCode)
-		case <-wait.Error:
+		case werr := <-wait.Error:
+			res.Notes = append(res.Notes, fmt.Sprintf("waiting after SIGKILL: %v", werr))
 		case <-time.After(time.Minute):
 			res.Notes = append(res.Notes, "container did not exit within 1 min of SIGKILL")
 		}
@@ -402,6 +430,9 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 		res.Notes = append(res.Notes, "killed by the kernel OOM killer")
 	}
 	switch {
+	case aborted != nil:
+		res.Status = bench.StatusCrash
+		res.Error = aborted.Error()
 	case hung:
 		res.Status = bench.StatusHang
 		res.Error = fmt.Sprintf("exceeded its time limit of %s: container killed (see %s)", c.Timeout, res.StderrLog)

@@ -13,18 +13,18 @@ import (
 // case for other tools and failed cases).
 func WriteTable(w io.Writer, run *bench.Run) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "case\tstatus\ttest\tt/s\twall\n")
+	_, _ = fmt.Fprintf(tw, "case\tstatus\ttest\tt/s\twall\n")
 	for _, c := range run.Cases {
 		wall := fmt.Sprintf("%.1fs", c.Finished.Sub(c.Started).Seconds())
 		switch {
 		case c.Status == bench.StatusOK && len(c.Llama) > 0:
 			for _, l := range c.Llama {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f ± %.2f\t%s\n", c.ID, c.Status, l.Label(), l.AvgTS, l.StddevTS, wall)
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f ± %.2f\t%s\n", c.ID, c.Status, l.Label(), l.AvgTS, l.StddevTS, wall)
 			}
 		case c.Status == bench.StatusOK && c.Mamf != nil:
-			fmt.Fprintf(tw, "%s\t%s\tmax TFLOPS\t%.1f\t%s\n", c.ID, c.Status, c.Mamf.Max.TFLOPS, wall)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\tmax TFLOPS\t%.1f\t%s\n", c.ID, c.Status, c.Mamf.Max.TFLOPS, wall)
 		case c.Status == bench.StatusOK && c.Bandwidth != nil && c.Bandwidth.GPUCopyGBs != nil:
-			fmt.Fprintf(tw, "%s\t%s\tGPU copy GB/s\t%.1f\t%s\n", c.ID, c.Status, *c.Bandwidth.GPUCopyGBs, wall)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\tGPU copy GB/s\t%.1f\t%s\n", c.ID, c.Status, *c.Bandwidth.GPUCopyGBs, wall)
 		default:
 			label := string(c.Status)
 			if c.Status == bench.StatusHang {
@@ -34,7 +34,7 @@ func WriteTable(w io.Writer, run *bench.Run) error {
 			if len(msg) > 80 {
 				msg = msg[:77] + "..."
 			}
-			fmt.Fprintf(tw, "%s\t%s\t-\t%s\t%s\n", c.ID, label, strings.ReplaceAll(msg, "\t", " "), wall)
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t-\t%s\t%s\n", c.ID, label, strings.ReplaceAll(msg, "\t", " "), wall)
 		}
 	}
 	return tw.Flush()

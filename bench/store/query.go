@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/haloforge/haloforge/bench"
@@ -35,14 +37,24 @@ type RunSummary struct {
 	Failed   int // cases not ok and not skipped
 }
 
-const runCols = "id, suite, target, started, finished, host, images, lock_digest"
+const runCols = "id, suite, target, started, finished, host, images, lock_digest, run_json"
 
 func scanRun(sc interface{ Scan(...any) error }) (bench.Run, error) {
 	var r bench.Run
-	var started, finished sql.NullString
+	var started, finished, runJ sql.NullString
 	var host, images string
-	if err := sc.Scan(&r.ID, &r.Suite, &r.Target, &started, &finished, &host, &images, &r.LockDigest); err != nil {
+	if err := sc.Scan(&r.ID, &r.Suite, &r.Target, &started, &finished, &host, &images, &r.LockDigest, &runJ); err != nil {
 		return r, err
+	}
+	if runJ.Valid && runJ.String != "" {
+		// The whole header as written: keeps fields added to bench.Run later.
+		id := r.ID
+		r = bench.Run{}
+		if err := json.Unmarshal([]byte(runJ.String), &r); err != nil {
+			return r, fmt.Errorf("run %s: header: %w", id, err)
+		}
+		r.Cases = nil
+		return r, nil
 	}
 	var err error
 	if r.Started, err = parseTime(started); err != nil {
@@ -75,7 +87,7 @@ ORDER BY r.started DESC, r.id DESC`
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -113,14 +125,14 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 			}
 		}
 		var id string
-		err := s.db.QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
+		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("%w: %s (the store %s holds fewer runs; see haloforge history or run haloforge bench)", ErrNotFound, ref, s.path)
 		}
 		return id, err
 	}
 	var id string
-	err := s.db.QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
+	err := s.x().QueryRowContext(ctx, "SELECT id FROM runs WHERE id = ?", ref).Scan(&id)
 	if err == nil {
 		return id, nil
 	}
@@ -128,7 +140,7 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 		return "", err
 	}
 	esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(ref)
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY started DESC LIMIT 6`, esc+"%")
+	rows, err := s.x().QueryContext(ctx, `SELECT id FROM runs WHERE id LIKE ? ESCAPE '\' ORDER BY started DESC LIMIT 6`, esc+"%")
 	if err != nil {
 		return "", err
 	}
@@ -154,12 +166,19 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 	}
 }
 
+// Has reports whether a run with exactly this id is stored.
+func (s *Store) Has(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.x().QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", id).Scan(&n)
+	return n > 0, err
+}
+
 // Latest is the most recently started run's id.
 func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(ctx, "latest") }
 
 // Run loads a full run (header and every case with its results) by exact id.
 func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
+	r, err := scanRun(s.x().QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -194,7 +213,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
+	rows, err := s.x().QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
 	if err != nil {
 		return nil, err
 	}
@@ -217,9 +236,9 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
-  c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env
+  c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.x().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load cases: %w", err)
 	}
@@ -230,12 +249,24 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	for rows.Next() {
 		var c bench.CaseResult
 		var runID, tool, status, argsJ, envJ string
-		var st, fin sql.NullString
+		var st, fin, caseJ sql.NullString
 		var vram, gtt, ram sql.NullFloat64
 		if err := rows.Scan(&runID, &c.ID, &tool, &c.Backend, &c.Model, &c.Image, &status, &c.ExitCode, &c.Error,
-			&st, &fin, &vram, &gtt, &ram, &c.StdoutLog, &c.StderrLog, &argsJ, &envJ); err != nil {
+			&st, &fin, &vram, &gtt, &ram, &c.StdoutLog, &c.StderrLog, &argsJ, &envJ, &caseJ); err != nil {
 			_ = rows.Close()
 			return nil, err
+		}
+		if caseJ.Valid && caseJ.String != "" {
+			// The whole case as written (results attach below): keeps
+			// fields added to bench.CaseResult later.
+			var full bench.CaseResult
+			if err := json.Unmarshal([]byte(caseJ.String), &full); err != nil {
+				_ = rows.Close()
+				return nil, fmt.Errorf("run %s case %s: %w", runID, c.ID, err)
+			}
+			out[runID] = append(out[runID], full)
+			order = append(order, key{runID, full.ID})
+			continue
 		}
 		c.Tool, c.Status = bench.Tool(tool), bench.Status(status)
 		c.Started, _ = parseTime(st)
@@ -276,23 +307,46 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
 JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
 WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
-	if err := eachRow(ctx, s.db, lq, args, func(run, cs, j string) error {
-		c := index[key{run, cs}]
-		if c == nil {
-			return nil
+	type pending struct {
+		c *bench.CaseResult
+		j string
+		r llamabench.Record
+	}
+	var todo []pending
+	if err := eachRow(ctx, s.x(), lq, args, func(run, cs, j string) error {
+		if c := index[key{run, cs}]; c != nil {
+			todo = append(todo, pending{c: c, j: j})
 		}
-		var rec llamabench.Record
-		if err := json.Unmarshal([]byte(j), &rec); err != nil {
-			return fmt.Errorf("run %s case %s: llama-bench row: %w", run, cs, err)
-		}
-		c.Llama = append(c.Llama, rec)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
+	// Decoding the records is most of the cost of a large run: spread it
+	// over the CPUs, then attach in stored order.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(todo)/256))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(todo); i += workers {
+				if err := json.Unmarshal([]byte(todo[i].j), &todo[i].r); err != nil && errs[w] == nil {
+					errs[w] = fmt.Errorf("case %s: llama-bench row: %w", todo[i].c.ID, err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for i := range todo {
+		todo[i].c.Llama = append(todo[i].c.Llama, todo[i].r)
+	}
 	mq := `SELECT m.run_id, m.case_id, m.result_json FROM mamf m
 JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.db, mq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), mq, args, func(run, cs, j string) error {
 		c := index[key{run, cs}]
 		if c == nil {
 			return nil
@@ -308,7 +362,7 @@ JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.i
 	}
 	bq := `SELECT b.run_id, b.case_id, b.result_json FROM bandwidth b
 JOIN cases c ON c.run_id = b.run_id AND c.case_id = b.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.db, bq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), bq, args, func(run, cs, j string) error {
 		c := index[key{run, cs}]
 		if c == nil {
 			return nil

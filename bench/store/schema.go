@@ -128,6 +128,19 @@ CREATE TABLE bandwidth (
   FOREIGN KEY (run_id, case_id) REFERENCES cases(run_id, case_id) ON DELETE CASCADE
 );
 `,
+	// 2: case order lookups per run (PutCase finds the next seq in O(log n)).
+	`CREATE INDEX cases_run_seq ON cases(run_id, seq);`,
+	// 3: the whole header and case as JSON, so fields added to bench.Run and
+	// bench.CaseResult later are kept without a migration; a few of them as
+	// columns for queries.
+	`
+ALTER TABLE runs ADD COLUMN run_json TEXT;
+ALTER TABLE cases ADD COLUMN case_json TEXT;
+ALTER TABLE cases ADD COLUMN wall_sec REAL;
+ALTER TABLE cases ADD COLUMN timeout_sec REAL;
+ALTER TABLE cases ADD COLUMN proc_vram_mib REAL;
+ALTER TABLE cases ADD COLUMN proc_gtt_mib REAL;
+`,
 }
 
 // reservedColumns are llama_bench columns haloforge owns; a llama-bench field

@@ -10,6 +10,11 @@
 // database directly. mamf-finder and rocm_bandwidth_test results have their
 // own tables. Writes are per case and idempotent: a resumed run never
 // duplicates a case.
+//
+// The same store runs on PostgreSQL for a fleet of runners (Postgres,
+// OpenPostgres; OpenAny picks by the --db value): one set of queries, with
+// the differences (placeholders, column types, locking, retries) in a small
+// dialect (dialect.go). Callers use the Results interface both satisfy.
 package store
 
 import (
@@ -44,7 +49,8 @@ var (
 // Store is an open results database.
 type Store struct {
 	db   *sql.DB
-	path string
+	path string  // the file, or the DSN with its password hidden
+	d    dialect // SQL differences: sqlite (nil) or postgres
 }
 
 // Open opens (creating if needed) the database at path, in WAL mode with a
@@ -143,7 +149,7 @@ var (
 
 // PutRun inserts or updates a run's header (everything but its cases).
 func (s *Store) PutRun(ctx context.Context, r bench.Run) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return putRun(ctx, tx, r) })
+	return s.inTx(ctx, func(tx bound) error { return putRun(ctx, tx, r) })
 }
 
 func putRun(ctx context.Context, db execer, r bench.Run) error {
@@ -165,13 +171,19 @@ func putRun(ctx context.Context, db execer, r bench.Run) error {
 	if err != nil {
 		return fmt.Errorf("run %s images: %w", r.ID, err)
 	}
+	header := r
+	header.Cases = nil
+	runJ, err := mustJSON(header)
+	if err != nil {
+		return fmt.Errorf("run %s: %w", r.ID, err)
+	}
 	_, err = db.ExecContext(ctx, `
-INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest, run_json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET suite=excluded.suite, target=excluded.target,
   started=excluded.started, finished=excluded.finished, host=excluded.host,
-  images=excluded.images, lock_digest=excluded.lock_digest`,
-		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest)
+  images=excluded.images, lock_digest=excluded.lock_digest, run_json=excluded.run_json`,
+		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest, runJ)
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
@@ -182,14 +194,27 @@ ON CONFLICT(id) DO UPDATE SET suite=excluded.suite, target=excluded.target,
 // the same case (same run and case id) in a single transaction, so a resumed
 // run never duplicates a case and a failed write leaves the old one intact.
 func (s *Store) PutCase(ctx context.Context, runID string, c bench.CaseResult) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error { return putCase(ctx, tx, runID, c) })
+	if err := s.dialect().prepareLlama(ctx, s.x(), c.Llama); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx bound) error { return putCase(ctx, tx, runID, c) })
 }
 
 // PutRunWithCases stores a whole run (header and cases) in one transaction:
 // either everything is stored or nothing. With replace false an existing run
 // of the same id is an ErrExists error.
 func (s *Store) PutRunWithCases(ctx context.Context, r bench.Run, replace bool) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	var recs []llamabench.Record
+	for _, c := range r.Cases {
+		recs = append(recs, c.Llama...)
+	}
+	if err := s.dialect().prepareLlama(ctx, s.x(), recs); err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx bound) error {
+		if err := tx.d.lockRun(ctx, tx, r.ID); err != nil {
+			return err
+		}
 		if !replace {
 			var n int
 			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", r.ID).Scan(&n); err != nil {
@@ -211,12 +236,26 @@ func (s *Store) PutRunWithCases(ctx context.Context, r bench.Run, replace bool) 
 	})
 }
 
-func (s *Store) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+// inTx runs f in a transaction, retrying it a few times when the database
+// reports a transient conflict with a concurrent writer (PostgreSQL
+// serialization failures and deadlocks; SQLite serialises writers itself).
+func (s *Store) inTx(ctx context.Context, f func(bound) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = s.tryTx(ctx, f); err == nil || !s.dialect().retryable(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+	return err
+}
+
+func (s *Store) tryTx(ctx context.Context, f func(bound) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("results store %s: begin: %w", s.path, err)
 	}
-	if err := f(tx); err != nil {
+	if err := f(bound{x: tx, d: s.dialect()}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -233,9 +272,14 @@ func nullFloat(p *float64) any {
 	return *p
 }
 
-func putCase(ctx context.Context, tx *sql.Tx, runID string, c bench.CaseResult) error {
+func putCase(ctx context.Context, tx bound, runID string, c bench.CaseResult) error {
 	if strings.TrimSpace(c.ID) == "" {
 		return fmt.Errorf("run %s: case has no id", runID)
+	}
+	// Writers of one run take turns (PostgreSQL: an advisory lock on the
+	// run id), so the case sequence numbers below never race.
+	if err := tx.d.lockRun(ctx, tx, runID); err != nil {
+		return err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", runID).Scan(&n); err != nil {
@@ -268,18 +312,33 @@ func putCase(ctx context.Context, tx *sql.Tx, runID string, c bench.CaseResult) 
 	}
 	argsJ, _ := mustJSON(args)
 	envJ, _ := mustJSON(env)
+	head := c
+	head.Llama, head.Mamf, head.Bandwidth = nil, nil, nil
+	caseJ, err := mustJSON(head)
+	if err != nil {
+		return fmt.Errorf("store case %s: %w", c.ID, err)
+	}
+	var wall, limit *float64
+	if c.WallSec > 0 {
+		wall = &c.WallSec
+	}
+	if c.TimeoutSec > 0 {
+		limit = &c.TimeoutSec
+	}
 	_, err = tx.ExecContext(ctx, `
 INSERT INTO cases (run_id, case_id, seq, tool, backend, model, image, status, exit_code, error,
-  started, finished, vram_mib, gtt_mib, ram_mib, stdout_log, stderr_log, args, env)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  started, finished, vram_mib, gtt_mib, ram_mib, stdout_log, stderr_log, args, env,
+  case_json, wall_sec, timeout_sec, proc_vram_mib, proc_gtt_mib)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		runID, c.ID, seq, string(c.Tool), c.Backend, c.Model, c.Image, string(c.Status), c.ExitCode, c.Error,
 		fmtTime(c.Started), fmtTime(c.Finished), nullFloat(c.Memory.VRAMMiB), nullFloat(c.Memory.GTTMiB),
-		nullFloat(c.Memory.RAMMiB), c.StdoutLog, c.StderrLog, argsJ, envJ)
+		nullFloat(c.Memory.RAMMiB), c.StdoutLog, c.StderrLog, argsJ, envJ,
+		caseJ, nullFloat(wall), nullFloat(limit), nullFloat(c.Memory.ProcVRAMMiB), nullFloat(c.Memory.ProcGTTMiB))
 	if err != nil {
 		return fmt.Errorf("store case %s: %w", c.ID, err)
 	}
 	if len(c.Llama) > 0 {
-		cols, err := llamaColumns(ctx, tx)
+		cols, err := tx.d.llamaColumns(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -446,7 +505,7 @@ func sqlValue(v any, typ string) any {
 	}
 }
 
-func putLlama(ctx context.Context, tx *sql.Tx, cols map[string]string, runID, caseID string, seq int, rec llamabench.Record) error {
+func putLlama(ctx context.Context, tx bound, cols map[string]string, runID, caseID string, seq int, rec llamabench.Record) error {
 	fields, order, err := recordFields(rec)
 	if err != nil {
 		return err
@@ -467,13 +526,13 @@ func putLlama(ctx context.Context, tx *sql.Tx, cols map[string]string, runID, ca
 			typ = sqlType(v)
 			// A field this llama-bench prints that the table lacks: add it as
 			// a column, typed like llama-bench's own sql printer would.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("ALTER TABLE llama_bench ADD COLUMN %s %s", k, typ)); err != nil {
+			if _, err := tx.ExecContext(ctx, tx.d.addColumn(k, typ)); err != nil {
 				return fmt.Errorf("add column %s: %w", k, err)
 			}
 			cols[k] = typ
 		}
 		names = append(names, k)
-		vals = append(vals, sqlValue(v, typ))
+		vals = append(vals, tx.d.value(sqlValue(v, typ), typ))
 	}
 	if len(rec.SamplesNS) > 0 {
 		j, _ := mustJSON(rec.SamplesNS)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -309,5 +310,96 @@ func TestReopenKeepsSchemaVersion(t *testing.T) {
 	}
 	if _, err := Open(bad); err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("opening garbage: err = %v, want an error naming the file", err)
+	}
+}
+
+// Fields added to bench.Run and bench.CaseResult after the schema survive a
+// round trip (whole header and case kept as JSON); rows written before that
+// column existed still load from the columns.
+func TestNewFieldsAndOldRows(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	run := testRun("r", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+	run.Models = map[string]bench.ModelInfo{"tiny": {Source: "tiny:q4_0", SHA256: []string{"ab"}, Bytes: 42}}
+	c := bench.CaseResult{ID: "c", Tool: bench.ToolLlamaBench, Status: bench.StatusOK, WallSec: 12.5, TimeoutSec: 600,
+		Devices: []string{"/dev/dri"}, GroupAdd: []string{"44"}, Notes: []string{"no /dev/kfd"},
+		Memory: bench.MemoryPeaks{GTTMiB: f64(100), ProcGTTMiB: f64(90)}, Llama: testfix.Llama(t, "bench.json")}
+	run.Cases = []bench.CaseResult{c}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, run) {
+		t.Fatalf("round trip differs:\n got %+v\nwant %+v", got, run)
+	}
+	var wall, proc float64
+	if err := s.DB().QueryRow("SELECT wall_sec, proc_gtt_mib FROM cases").Scan(&wall, &proc); err != nil || wall != 12.5 || proc != 90 {
+		t.Fatalf("columns: %v %v %v", wall, proc, err)
+	}
+	if _, err := s.DB().Exec("UPDATE runs SET run_json = NULL; UPDATE cases SET case_json = NULL"); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.ID != "r" || old.Images["hf/llama:vulkan"].Labels["io.haloforge.llama.cpp"] != "b6000" ||
+		len(old.Cases) != 1 || len(old.Cases[0].Llama) != 2 || *old.Cases[0].Memory.GTTMiB != 100 {
+		t.Fatalf("old-row load = %+v", old)
+	}
+}
+
+// Two handles on one file (the runner writing, a report reading) never see
+// "database is locked": WAL, a busy timeout and immediate write transactions.
+func TestConcurrentHandles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "results.db")
+	a, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	b, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Close() }()
+	if err := a.PutRun(ctx, testRun("r", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	recs := testfix.Llama(t, "bench.json")
+	errs := make(chan error, 3)
+	for w, s := range []*Store{a, b} {
+		go func(w int, s *Store) {
+			for i := 0; i < 40; i++ {
+				c := bench.CaseResult{ID: fmt.Sprintf("w%d-%d", w, i), Tool: bench.ToolLlamaBench, Status: bench.StatusOK, Llama: recs}
+				if err := s.PutCase(ctx, "r", c); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}(w, s)
+	}
+	go func() {
+		for i := 0; i < 40; i++ {
+			if _, err := b.Run(ctx, "r"); err != nil {
+				errs <- err
+				return
+			}
+		}
+		errs <- nil
+	}()
+	for i := 0; i < 3; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := a.Run(ctx, "r")
+	if err != nil || len(got.Cases) != 80 {
+		t.Fatalf("%d cases, %v", len(got.Cases), err)
 	}
 }

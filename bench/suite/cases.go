@@ -38,6 +38,9 @@ type Case struct {
 	// GPU is true for backends that drive the GPU (HIP, Vulkan): after a hang
 	// the runner checks the GPU still answers before the next GPU case.
 	GPU bool
+	// RPC is set for llama-bench cases spread over RPC worker hosts; Argv
+	// then lacks --rpc, which the runner adds once the workers listen.
+	RPC *RPC `json:",omitempty"`
 }
 
 // Slug is the case id as a file name component.
@@ -184,17 +187,28 @@ func (s *Suite) Expand(o Options) ([]Case, error) {
 							if s.Defaults.Threads > 0 {
 								argv = append(argv, "-t", strconv.Itoa(s.Defaults.Threads))
 							}
-							argv = append(argv, backendLlamaArgs(be)...)
+							if spec.RPC != nil {
+								argv = append(argv, rpcLlamaArgs(be, len(spec.RPC.Workers))...)
+							} else {
+								argv = append(argv, backendLlamaArgs(be)...)
+							}
 							argv = append(argv, s.Backends[be].Args...)
 							argv = append(argv, spec.Args...)
 							argv = append(argv, "-o", "json")
 							label := strings.ReplaceAll(t, "/", "-")
+							id := fmt.Sprintf("llama/%s/%s/fa%d/%s", mname, be, fa, label)
+							var rpc *RPC
+							if spec.RPC != nil {
+								rpc = s.expandRPC(spec.RPC)
+								id += "/" + rpc.Label()
+							}
 							add(Case{
-								ID:      fmt.Sprintf("llama/%s/%s/fa%d/%s", mname, be, fa, label),
+								ID:      id,
 								Tool:    spec.Tool,
 								Backend: be,
 								Model:   mname,
 								Argv:    argv,
+								RPC:     rpc,
 							}, spec)
 						}
 					}

@@ -29,6 +29,9 @@ var embedded embed.FS
 type Suite struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description,omitempty"`
+	// Profile is the recipes profile whose images the suite runs ("smoke";
+	// empty for the whole stack): recorded with each run for reproduce.
+	Profile string `yaml:"profile,omitempty"`
 	// Defaults apply to every case unless the case overrides them.
 	Defaults Defaults `yaml:"defaults,omitempty"`
 	// Backends configures the backends cases may use: image and extra env.
@@ -37,6 +40,9 @@ type Suite struct {
 	Models map[string]Model `yaml:"models,omitempty"`
 	// Cases is the ordered list of case groups; each expands to one or more cases.
 	Cases []CaseSpec `yaml:"cases"`
+	// Hosts are the worker hosts of RPC cases, by name, with their Docker
+	// Engine endpoints (see rpc.go).
+	Hosts map[string]Host `yaml:"hosts,omitempty"`
 
 	// Source is where the suite came from ("embedded:smoke" or a file path).
 	Source string `yaml:"-"`
@@ -110,6 +116,10 @@ type CaseSpec struct {
 	Tests       []string `yaml:"tests,omitempty"` // "pp512/tg128", "pp8192/tg8192", "pp512", "tg128"
 	Repetitions int      `yaml:"repetitions,omitempty"`
 	Args        []string `yaml:"args,omitempty"`
+
+	// RPC spreads a llama-bench case over worker hosts running ggml's RPC
+	// server (llama-bench --rpc); see rpc.go.
+	RPC *RPCSpec `yaml:"rpc,omitempty"`
 
 	// mamf-finder
 	Dtype string `yaml:"dtype,omitempty"` // default bfloat16
@@ -342,6 +352,9 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 			}
 		}
 	}
+	if err := s.validateHosts(errAt); err != nil {
+		return err
+	}
 	if len(s.Cases) == 0 {
 		return errAt("cases", "missing: list at least one case")
 	}
@@ -423,6 +436,9 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 			}
 		}
 	}
+	if err := s.validateRPC(errAt); err != nil {
+		return err
+	}
 	cases, err := s.Cases0()
 	if err != nil {
 		return &Error{File: file, Msg: err.Error()}
@@ -474,7 +490,8 @@ func validName(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && r != '.' && r != '_' && r != '-' {
 			return false
 		}
 	}
@@ -486,7 +503,7 @@ func isHex64(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
 			return false
 		}
 	}

@@ -18,8 +18,8 @@ func TestEmbeddedSuites(t *testing.T) {
 		name  string
 		cases int
 	}{
-		// 2 (mamf, rbt) + 3 models x 4 backends x 2 fa x 2 tests + qwen b256 4 x 2
-		{"seed", 2 + 3*4*2*2 + 4*2},
+		// 3 (mamf hipBLASLt and rocBLAS, rbt) + 3 models x 4 backends x 2 fa x 2 tests + qwen b256 4 x 2
+		{"seed", 3 + 3*4*2*2 + 4*2},
 		{"smoke", 2 * 2},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -15,11 +16,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/runner"
-	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/images/runtime"
 )
@@ -36,6 +37,13 @@ type benchOpts struct {
 	noBuild         bool
 	target          string
 	containerPrefix string
+	db              string
+	// cases, when set, are run instead of the suite's expansion (reproduce).
+	cases   []suite.Case
+	reproOf string
+	runID   string
+	// onRun, when set, receives the finished run (reproduce compares it).
+	onRun func(*bench.Run)
 }
 
 func newBenchCmd() *cobra.Command {
@@ -89,6 +97,32 @@ Suite files (YAML) look like this:
       timeout: 1h
     - {tool: llama-bench, variant: b256, models: [mine], backends: [vulkan], tests: [pp512/tg128], args: [-b, "256"]}
 
+RPC suites (llama.cpp's RPC backend, a model spread over several boxes): name
+worker hosts by their Docker Engine endpoint, like Docker contexts, and give
+a llama-bench case rpc workers. For each case haloforge starts ggml's RPC
+server in a container on every worker host (the worker backend's image,
+devices and groups as for single-box cases, host networking, default port
+50052), runs llama-bench here with --rpc to them, records the topology
+(hosts, backends, GPUs from each server's banner, addresses) with the
+result, and removes the workers afterwards, also on failure, time limit or
+Ctrl-C. A worker that dies fails only its case. No extra flags are needed:
+
+  hosts:
+    box2: {docker: "tcp://10.0.0.2:2376", tls: {ca: /etc/hf/ca.pem, cert: /etc/hf/cert.pem, key: /etc/hf/key.pem}}
+    box3: {docker: "ssh://bench@box3", address: 10.0.0.3}
+  cases:
+    - tool: llama-bench
+      models: [scout]
+      backends: [vulkan]          # this box
+      tests: [pp512/tg128]
+      rpc:
+        workers: [{host: box2, backend: vulkan}, {host: box3, backend: hip, port: 50053}]
+
+ssh:// runs "docker system dial-stdio" on the host over ssh (key or agent
+login; HALOFORGE_SSH overrides the ssh command). Worker images must exist on
+their hosts. ggml's RPC protocol is unauthenticated: trusted networks only.
+A full example is docs/suites/rpc.yaml.
+
 Exit status: 0 when every case produced numbers, 2 when some case hung,
 crashed or failed (its row says why), 1 on errors that stop the run.`,
 		Example: `  haloforge bench --suite smoke              # the smoke suite, builds its image if missing
@@ -96,10 +130,27 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
   haloforge bench --suite ./my-suite.yaml --timeout 20m
   haloforge bench --suite seed --full        # mamf-finder's full sweep (~35 h)
   haloforge bench --suite smoke --list       # print the cases and exit
+  haloforge bench --suite docs/suites/rpc.yaml --list   # an RPC suite's cases and workers
   haloforge bench --resume                   # continue the latest unfinished run
   haloforge bench --resume 20261126-130405-smoke`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, o) },
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				// pflag needs --resume=ID for an optional value; accept --resume ID too.
+				if o.resume != "latest" {
+					return fmt.Errorf("unexpected argument %q: the suite is given with --suite, a run to resume with --resume RUN", args[0])
+				}
+				o.resume = args[0]
+			}
+			if o.resume != "" {
+				for _, f := range []string{"suite", "timeout", "full"} {
+					if cmd.Flags().Changed(f) {
+						return fmt.Errorf("--%s cannot change a resumed run: it continues with its own saved plan (drop --%s)", f, f)
+					}
+				}
+			}
+			return runBench(cmd, o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.suite, "suite", "seed", "built-in suite name ("+strings.Join(suite.Embedded(), ", ")+") or a suite file path")
@@ -111,14 +162,18 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.BoolVar(&o.plain, "plain", false, "plain progress lines even on a terminal")
 	f.BoolVar(&o.noBuild, "no-build", false, "do not build the smoke runtime image when it is missing")
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
+	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9)")
+	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
 }
 
+// isTerminal reports whether f is a terminal with a size (a pty without one,
+// as under script(1) in CI, cannot draw a bar: plain lines then).
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	return err == nil && ws.Col > 0
 }
 
 func runBench(cmd *cobra.Command, o benchOpts) error {
@@ -130,11 +185,16 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 	var s *suite.Suite
 	var cases []suite.Case
 	var err error
+	if o.runID != "" && !runIDRE.MatchString(o.runID) {
+		return fmt.Errorf("--run-id %q: use letters, digits, '.', '_' and '-' only (it names a directory), e.g. nightly-20261126", o.runID)
+	}
 	if o.resume == "" {
 		if s, err = suite.Load(o.suite); err != nil {
 			return err
 		}
-		if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
+		if o.cases != nil {
+			cases = o.cases
+		} else if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
 			return err
 		}
 		if o.list {
@@ -170,13 +230,13 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		return err
 	}
 	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: tinyWriter(),
-		Log: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
+		Log: func(format string, a ...any) { _, _ = fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
 	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
 	if err != nil {
 		return err
 	}
 
-	db, err := store.Open(bench.DBPath(home))
+	db, err := openResults(ctx, resultsLocation(o.db, home), false)
 	if err != nil {
 		return fmt.Errorf("results database: %w", err)
 	}
@@ -194,36 +254,62 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 	if o.resume != "" {
 		run, err = r.Resume(ctx, o.resume)
 	} else {
-		run, err = r.Start(ctx, bench.Run{
-			Suite:  s.Name,
-			Target: o.target,
-			Host:   gatherHost(ctx, docker),
-			Images: images,
-			Models: modelInfo,
-		}, s.Raw, cases)
+		hdr := bench.Run{
+			ID:      o.runID,
+			Suite:   s.Name,
+			Target:  o.target,
+			Host:    gatherHost(ctx, docker),
+			Images:  images,
+			Models:  modelInfo,
+			ReproOf: o.reproOf,
+		}
+		stack, lock, lockBytes, err := stackProvenance(o.target, s.Profile)
+		if err != nil {
+			return fmt.Errorf("recording the stack's provenance: %w", err)
+		}
+		hdr.Stack, hdr.LockDigest = &stack, lock.Digest()
+		r.Files = map[string][]byte{stackFile: lockBytes}
+		run, err = r.Start(ctx, hdr, s.Raw, cases)
+		if err != nil {
+			return benchErr(err)
+		}
 	}
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
-		}
-		return err
+		return benchErr(err)
 	}
-	fmt.Fprintln(out)
+	if o.onRun != nil {
+		o.onRun(run)
+	}
+	_, _ = fmt.Fprintln(out)
 	if err := runner.WriteTable(out, run); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
+	_, _ = fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
 	if n := runner.Failed(run); n > 0 {
 		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
 	}
 	return nil
 }
 
+var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func benchErr(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
+	}
+	return err
+}
+
 func listCases(w io.Writer, cases []suite.Case) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
+	_, _ = fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
 	for _, c := range cases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
+		if c.RPC != nil {
+			for i, w := range c.RPC.Workers {
+				_, _ = fmt.Fprintf(tw, "\t  rpc%d %s (%s) %s\t%s\t\tggml RPC server on port %d\n", i, w.Host, w.Endpoint.Docker, w.Backend, w.Image, w.Port)
+			}
+		}
 	}
 	return tw.Flush()
 }
@@ -241,7 +327,7 @@ func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBu
 	for _, ref := range refs {
 		img, err := d.ImageInspect(ctx, ref)
 		if err != nil && ref == runtime.SmokeRef && !noBuild {
-			fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
+			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
 			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), log).Ensure(ctx, d)
 			if err != nil {
 				return nil, err

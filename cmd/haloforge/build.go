@@ -27,6 +27,7 @@ type buildOpts struct {
 	images      []string
 	export      bool
 	quiet       bool
+	engine      string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -44,6 +45,13 @@ It needs the dagger CLI of the pinned version (v0.20.0) on PATH or in
 _EXPERIMENTAL_DAGGER_CLI_BIN, and an engine it can reach (for a local engine
 container: _EXPERIMENTAL_DAGGER_RUNNER_HOST=docker-container://NAME).
 
+Several runners can share one engine, and so one cache: --engine ADDRESS (or
+$HALOFORGE_ENGINE) sets _EXPERIMENTAL_DAGGER_RUNNER_HOST for this build, e.g.
+tcp://build-host.lab:1234, ssh://runner@build-host.lab or
+docker-container://haloforge-dagger-engine with DOCKER_HOST=ssh://runner@build-host.lab.
+haloforge plan --cached-from shows which steps that cache already holds.
+See docs/shared-engine.md (engine.json, cache volume, GC, security).
+
 Examples:
   # the whole stack for gfx1151 (hours cold; minutes when cached)
   haloforge build --export
@@ -53,6 +61,12 @@ Examples:
 
   # llama.cpp's HIP variant and the ROCm it needs, 4 jobs per compile
   haloforge build --only llama.cpp --variant hip --jobs 4 --export
+
+  # only the Vulkan image of the smoke stack
+  haloforge build --profile smoke --image llama-vulkan --export
+
+  # on the lab's shared engine
+  haloforge build --engine tcp://build-host.lab:1234 --export
 
 Exit status: 0 ok, 2 bad input or a failed build step (the message names the
 component, the step and the tail of its log).`,
@@ -75,6 +89,7 @@ component, the step and the tail of its log).`,
 	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
+	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
 	return c
 }
 
@@ -117,13 +132,26 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if err != nil {
 		return inputExit(err)
 	}
+	engine, from, err := resolveEngine(o.engine, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if err := checkEngine(engine, 10*time.Second); err != nil {
+		return err
+	}
+	if err := useEngine(engine); err != nil {
+		return err
+	}
+	if engine != "" && !o.quiet {
+		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s (from %s)\n", engine, from)
+	}
 	logw := stderr
 	if o.quiet {
 		logw = io.Discard
 	}
 	client, err := dagger.Connect(ctx, dagger.WithLogOutput(logw))
 	if err != nil {
-		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
+		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point --engine or _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
 	}
 	defer func() { _ = client.Close() }()
 

@@ -22,7 +22,7 @@ func TestBuildBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := run(t, "", tc.args...)
+			_, stderr, code := runPlanCLI(t, "", tc.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2; stderr: %s", code, stderr)
 			}
@@ -34,7 +34,7 @@ func TestBuildBadInput(t *testing.T) {
 }
 
 func TestBuildHelpTeaches(t *testing.T) {
-	out, _, code := run(t, "", "build", "--help")
+	out, _, code := runPlanCLI(t, "", "build", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

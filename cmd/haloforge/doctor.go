@@ -82,10 +82,10 @@ Examples:
 			defer cancel()
 			opts := host.Options{Root: root, Images: images}
 			if dc, err := newDockerClient(); err == nil {
-				defer dc.Close()
+				defer func() { _ = dc.Close() }()
 				opts.Docker = mobyDocker{dc}
 			} else {
-				fmt.Fprintln(cmd.ErrOrStderr(), "haloforge: docker client:", err)
+				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "haloforge: docker client:", err)
 			}
 			facts, checks := host.Gather(ctx, opts)
 			if err := printDoctor(cmd.OutOrStdout(), facts, checks, jsonOut); err != nil {
@@ -121,9 +121,13 @@ func printDoctor(w io.Writer, facts bench.HostFacts, checks []host.Check, jsonOu
 		}{facts, checks, !host.Failed(checks)})
 	}
 	for _, c := range checks {
-		fmt.Fprintf(w, "%-4s  %-20s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Detail)
+		if _, err := fmt.Fprintf(w, "%-4s  %-20s %s\n", strings.ToUpper(string(c.Status)), c.Name, c.Detail); err != nil {
+			return err
+		}
 		if c.Fix != "" {
-			fmt.Fprintf(w, "      %-20s fix: %s\n", "", c.Fix)
+			if _, err := fmt.Fprintf(w, "      %-20s fix: %s\n", "", c.Fix); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -48,7 +48,7 @@ func dockerReachable(t *testing.T) {
 	t.Helper()
 	c, err := newDockerClient()
 	if err == nil {
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err = (mobyDocker{c}).ServerVersion(ctx); err == nil {

@@ -23,7 +23,7 @@ func jsonOut(w io.Writer, v any) error {
 }
 
 // loadRun resolves a run reference and loads the run.
-func loadRun(ctx context.Context, s *store.Store, ref string) (bench.Run, error) {
+func loadRun(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
 	id, err := s.Resolve(ctx, ref)
 	if err != nil {
 		return bench.Run{}, err
@@ -75,12 +75,12 @@ Examples:
 					return jsonOut(w, runs)
 				}
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "RUN\tSUITE\tTARGET\tSTARTED (UTC)\tCASES\tFAILED")
+				_, _ = fmt.Fprintln(tw, "RUN\tSUITE\tTARGET\tSTARTED (UTC)\tCASES\tFAILED")
 				for _, r := range runs {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Suite, r.Target, r.Started.UTC().Format("2006-01-02 15:04"), r.Cases, r.Failed)
+					_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\n", r.ID, r.Suite, r.Target, r.Started.UTC().Format("2006-01-02 15:04"), r.Cases, r.Failed)
 				}
 				if len(runs) == 0 {
-					fmt.Fprintln(tw, "(no runs stored)")
+					_, _ = fmt.Fprintln(tw, "(no runs stored)")
 				}
 				return tw.Flush()
 			}

@@ -29,12 +29,14 @@ any container registry:
      debootstrap package; the rootfs tarball is cached under
      $(haloforge home)/cache/images), imported with the Engine API.
   2. haloforge/runtime-smoke:sid: a container from the base runs apt-get install
-     llama.cpp-tools libggml0-backend-vulkan mesa-vulkan-drivers (Debian sid's
-     llama-bench, the ggml Vulkan backend and Mesa lavapipe) and is committed with
+     llama.cpp-tools libggml0-backend-vulkan mesa-vulkan-drivers
+     llama.cpp-tools-extra libggml0-backend-rpc (Debian sid's llama-bench, the
+     ggml Vulkan backend, Mesa lavapipe, and ggml's RPC server and backend for
+     RPC suites) and is committed with
      OCI labels: package versions, llama-bench --version, build date, base digest.
 
 Both steps are skipped when an image with the same inputs (label
-org.haloforge.inputs) exists. haloforge bench builds the image on first use.
+io.haloforge.inputs) exists. haloforge bench builds the image on first use.
 The gfx1151 images (ROCm, HIP, rocWMMA, Vulkan/RADV) come from
 dagger call build-stack instead.`,
 		Example:   `  haloforge image smoke      # build (or confirm) the smoke image and print its labels`,
@@ -54,14 +56,14 @@ dagger call build-stack instead.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s %s\n", info.Ref, info.ID)
+			_, _ = fmt.Fprintf(out, "%s %s\n", info.Ref, info.ID)
 			keys := make([]string, 0, len(info.Labels))
 			for k := range info.Labels {
 				keys = append(keys, k)
 			}
 			slices.Sort(keys)
 			for _, k := range keys {
-				fmt.Fprintf(out, "  %s=%s\n", k, strings.ReplaceAll(info.Labels[k], ",", ", "))
+				_, _ = fmt.Fprintf(out, "  %s=%s\n", k, strings.ReplaceAll(info.Labels[k], ",", ", "))
 			}
 			return nil
 		},

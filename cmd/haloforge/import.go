@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,29 +13,18 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/ingest"
+	"github.com/haloforge/haloforge/bench/store"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 )
 
 func init() { addCommand(newImportCmd()) }
 
-// writeAtomic writes data to path via a temporary file and a rename.
+// writeAtomic writes data to path atomically, creating its directory.
 func writeAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, 0o644)
 }
 
 func newImportCmd() *cobra.Command {
@@ -68,11 +58,29 @@ Examples:
 				return err
 			}
 			run := ingest.Run(runID, target, cases, time.Now())
+			if !runIDRE.MatchString(run.ID) {
+				return fmt.Errorf("bad --run %q: use letters, digits, '.', '_' and '-' (it names a directory)", run.ID)
+			}
+			s, err := db.open(false)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = s.Close() }()
+			ctx := context.Background()
+			// Check before touching the run directory: a refused import must
+			// not overwrite the raw files of the run already stored.
+			if has, err := s.Has(ctx, run.ID); err != nil {
+				return err
+			} else if has && !replace {
+				return fmt.Errorf("import: %w: %s (choose another --run id, or --replace)", store.ErrExists, run.ID)
+			}
 			home := db.home
 			if home == "" {
 				home = bench.Home()
 			}
 			dir := bench.RunDir(home, run.ID)
+			_, statErr := os.Stat(dir)
+			created := errors.Is(statErr, os.ErrNotExist)
 			for i := range run.Cases {
 				data, err := os.ReadFile(args[i])
 				if err != nil {
@@ -84,12 +92,10 @@ Examples:
 				}
 				run.Cases[i].StdoutLog = rel
 			}
-			s, err := db.open(false)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = s.Close() }()
-			if err := s.PutRunWithCases(context.Background(), run, replace); err != nil {
+			if err := s.PutRunWithCases(ctx, run, replace); err != nil {
+				if created {
+					_ = os.RemoveAll(dir)
+				}
 				return fmt.Errorf("import: %w (nothing was stored)", err)
 			}
 			header := run
@@ -101,7 +107,7 @@ Examples:
 			for _, c := range run.Cases {
 				n += len(c.Llama)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
 			return nil
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 
+	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/haloforge/haloforge/recipes"
 	"github.com/spf13/cobra"
 )
@@ -16,10 +17,11 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func newLockCmd() *cobra.Command {
 	f := &planFlags{}
-	var check bool
+	var check, update bool
 	var rootfs string
+	up := &lockUpdate{git: "git"}
 	c := &cobra.Command{
-		Use:   "lock",
+		Use:   "lock [--update [COMPONENT...]]",
 		Short: "Write or check stack.lock, the record of every exact input",
 		Long: `lock writes stack.lock from the recipes: every component's exact source (git
 commit or tarball sha256) and version, the Debian sid base identity (archive
@@ -34,10 +36,27 @@ Examples:
   haloforge lock --recipes recipes             # after editing a pin
   haloforge lock --check --recipes recipes     # CI: fail if the lock is stale
   haloforge lock --rootfs-sha256 HEX           # record the base rootfs digest
+  haloforge lock --update --dry-run            # what would the moving refs bring?
+  haloforge lock --update llama.cpp            # move llama.cpp to its ref's newest commit
+  haloforge lock --update --ref llama.cpp=master   # follow another branch or tag
+
+--update asks each upstream (git ls-remote) which commit the recipe's
+source.ref (a branch or tag) points at now, prints the diff of pins, then
+rewrites the pins in the recipe files (comments kept) and the lock. It edits
+the recipes directory of this checkout (--recipes, default: recipes/ beside
+stack.lock). On a terminal it asks before writing (--yes skips the question).
 
 Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 && !update {
+				return fmt.Errorf("component names are for --update; plain lock takes none")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if update {
+				return up.run(cmd.Context(), f, args, cmd.InOrStdin(), cmd.OutOrStdout())
+			}
 			set, err := f.loadSet()
 			if err != nil {
 				return inputExit(err)
@@ -76,13 +95,17 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 				}
 				next.Base.RootfsSHA256 = rootfs
 			}
-			if err := os.WriteFile(path, next.Marshal(), 0o644); err != nil {
+			if err := atomicfile.Write(path, next.Marshal(), 0o644); err != nil {
 				return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
 			return err
 		},
 	}
+	c.Flags().BoolVar(&update, "update", false, "resolve moving refs (branches, tags) to new commits; optional COMPONENT args")
+	c.Flags().StringArrayVar(&up.refs, "ref", nil, "with --update: COMPONENT=REF follows another branch or tag (repeatable)")
+	c.Flags().BoolVar(&up.dryRun, "dry-run", false, "with --update: show the diff of pins, write nothing")
+	c.Flags().BoolVar(&up.yes, "yes", false, "with --update: write without asking")
 	c.Flags().BoolVar(&check, "check", false, "do not write; fail if the lock disagrees with the recipes")
 	c.Flags().StringVar(&rootfs, "rootfs-sha256", "", "record the sha256 of the debootstrapped base rootfs tarball")
 	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")

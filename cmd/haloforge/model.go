@@ -3,10 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
+	"strings"
 
 	"github.com/haloforge/haloforge/bench/gguf"
+	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -74,8 +75,8 @@ Examples:
 			if jsonOut {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(info)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s\n", out, info.Summary())
-			return nil
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %s\n", out, info.Summary())
+			return err
 		},
 	}
 	f := c.Flags()
@@ -93,29 +94,12 @@ Examples:
 	return c
 }
 
-// writeTiny writes the model to a temporary file beside path and renames it.
+// writeTiny writes the model atomically: a crash never leaves half a model.
 func writeTiny(path string, o gguf.TinyOptions) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tiny-*.gguf.tmp")
-	if err != nil {
-		return fmt.Errorf("create model file in %s: %w", dir, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := gguf.WriteTiny(tmp, o); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
+	return atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		_, err := gguf.WriteTiny(w, o)
 		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	})
 }
 
 func newModelInspectCmd() *cobra.Command {
@@ -143,19 +127,21 @@ Examples:
 				e.SetIndent("", "  ")
 				return e.Encode(info)
 			}
-			fmt.Fprintf(w, "%s: %s\n", args[0], info.Summary())
+			var sb strings.Builder
+			fmt.Fprintf(&sb, "%s: %s\n", args[0], info.Summary())
 			for _, k := range info.Keys {
 				v := info.Metadata[k]
 				if a, ok := v.(gguf.ArrayInfo); ok {
-					fmt.Fprintf(w, "  %-40s [%d x type %d]\n", k, a.Len, a.Type)
+					fmt.Fprintf(&sb, "  %-40s [%d x type %d]\n", k, a.Len, a.Type)
 					continue
 				}
-				fmt.Fprintf(w, "  %-40s %v\n", k, v)
+				fmt.Fprintf(&sb, "  %-40s %v\n", k, v)
 			}
 			for _, t := range info.Tensors {
-				fmt.Fprintf(w, "  tensor %-28s %-5s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
+				fmt.Fprintf(&sb, "  tensor %-28s %-5s %v %d bytes\n", t.Name, t.Type, t.Dims, t.Size)
 			}
-			return nil
+			_, err = io.WriteString(w, sb.String())
+			return err
 		},
 	}
 	c.Flags().BoolVar(&jsonOut, "json", false, "print as JSON")

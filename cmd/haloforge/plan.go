@@ -29,6 +29,7 @@ type planFlags struct {
 
 func newPlanCmd() *cobra.Command {
 	f := &planFlags{}
+	cf := &cacheFlags{}
 	c := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what build-stack would build: components, exact pins, cache keys, images",
@@ -57,7 +58,8 @@ Examples:
   haloforge plan --commands                        # also print resolved commands
 
 Exit status: 0 ok, 2 bad input (unknown target/component/variant, bad recipe
-or lock; the message names the file, line and fix).`,
+or lock; the message names the file, line and fix).
+` + planCacheHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			plan, err := f.makePlan(cmd.ErrOrStderr())
@@ -65,11 +67,28 @@ or lock; the message names the file, line and fix).`,
 				return inputExit(err)
 			}
 			out := cmd.OutOrStdout()
+			if cf.keys {
+				_, err = out.Write(plan.KeysText())
+				return err
+			}
+			var opt recipes.RenderOptions
+			if len(cf.from) > 0 {
+				set, err := cf.load(cmd.Context())
+				if err != nil {
+					return inputExit(err)
+				}
+				rep := plan.CheckCache(set)
+				if f.jsonOut {
+					return jsonOut(out, rep)
+				}
+				opt.Cache = &rep
+			}
 			if f.jsonOut {
 				_, err = out.Write(plan.JSON())
 				return err
 			}
-			return plan.Render(out, recipes.RenderOptions{Commands: f.commands})
+			opt.Commands = f.commands
+			return plan.Render(out, opt)
 		},
 	}
 	fl := c.Flags()
@@ -80,6 +99,7 @@ or lock; the message names the file, line and fix).`,
 	fl.BoolVar(&f.jsonOut, "json", false, "print the plan as JSON (everything the executor needs)")
 	fl.BoolVar(&f.commands, "commands", false, "also print each step's packages, environment and commands")
 	f.addSourceFlags(c)
+	cf.register(c)
 	return c
 }
 
@@ -141,15 +161,15 @@ func (f *planFlags) makePlan(stderr io.Writer) (*recipes.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	overrides, err := parseSources(f.sources)
+	overrides, err := parseSourceOverrides(f.sources)
 	if err != nil {
 		return nil, err
 	}
 	return recipes.MakePlan(set, lock, target, recipes.Selection{Profile: f.profile, Only: f.only, Variants: f.variants}, overrides)
 }
 
-// parseSources turns --source COMPONENT=DIR flags into overrides with content digests.
-func parseSources(flags []string) (map[string]recipes.SourceOverride, error) {
+// parseSourceOverrides turns --source COMPONENT=DIR flags into overrides with content digests.
+func parseSourceOverrides(flags []string) (map[string]recipes.SourceOverride, error) {
 	if len(flags) == 0 {
 		return nil, nil
 	}

@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// run executes the real command tree with args in dir and returns stdout,
+// runPlanCLI executes the real command tree with args in dir and returns stdout,
 // stderr and the exit code main would use.
-func run(t *testing.T, dir string, args ...string) (string, string, int) {
+func runPlanCLI(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
 	if dir != "" {
 		t.Chdir(dir)
@@ -47,14 +47,14 @@ func TestPlanCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, code := run(t, repo, "plan", "--target", "gfx1151")
+	out, _, code := runPlanCLI(t, repo, "plan", "--target", "gfx1151")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{
 		"59.4 TFLOPS", "256 GB/s",
 		"therock/default", "f3d0ac98bf1023efbcb602761b86ca0d48ba83f5",
-		"llama.cpp/hip-rocwmma", "e434e69183fd9e1031f4445002083178c331a28b",
+		"llama.cpp/hip-rocwmma", "d17a809ef0af09b16625e991a76f6fe80d9c332e",
 		"pytorch/rocm", "ba56102387ef21a3b04b357e5b183d48f0afefc7",
 		"haloforge/llama-vulkan:gfx1151-",
 	} {
@@ -63,7 +63,7 @@ func TestPlanCommand(t *testing.T) {
 		}
 	}
 
-	js, _, code := run(t, repo, "plan", "--profile", "smoke", "--json", "--recipes", "recipes", "--lock", "stack.lock")
+	js, _, code := runPlanCLI(t, repo, "plan", "--profile", "smoke", "--json", "--recipes", "recipes", "--lock", "stack.lock")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
@@ -93,7 +93,7 @@ func TestPlanCommandBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := run(t, repo, tc.args...)
+			_, stderr, code := runPlanCLI(t, repo, tc.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2", code)
 			}
@@ -106,7 +106,7 @@ func TestPlanCommandBadInput(t *testing.T) {
 
 func TestLockCommand(t *testing.T) {
 	repo, _ := filepath.Abs("../..")
-	_, _, code := run(t, repo, "lock", "--check", "--recipes", "recipes")
+	_, _, code := runPlanCLI(t, repo, "lock", "--check", "--recipes", "recipes")
 	if code != 0 {
 		t.Fatalf("committed stack.lock is stale (exit %d); run haloforge lock --recipes recipes", code)
 	}
@@ -121,22 +121,22 @@ func TestLockCommand(t *testing.T) {
 	}
 	recipe := filepath.Join(dir, "recipes", "components", "llama.cpp.yaml")
 	data, _ := os.ReadFile(recipe)
-	data = bytes.Replace(data, []byte("commit: e434e69183fd9e1031f4445002083178c331a28b"), []byte("commit: b34c859146630dff136943abc9852ca173a7c9d6"), 1)
+	data = bytes.Replace(data, []byte("commit: d17a809ef0af09b16625e991a76f6fe80d9c332e"), []byte("commit: e434e69183fd9e1031f4445002083178c331a28b"), 1)
 	if err := os.WriteFile(recipe, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, stderr, code := run(t, dir, "lock", "--check", "--recipes", "recipes")
-	if code != 1 || !strings.Contains(stderr, `llama.cpp commit is "e434e69183fd9e1031f4445002083178c331a28b" but recipes/components/llama.cpp.yaml says "b34c8591`) {
+	_, stderr, code := runPlanCLI(t, dir, "lock", "--check", "--recipes", "recipes")
+	if code != 1 || !strings.Contains(stderr, `llama.cpp commit is "d17a809ef0af09b16625e991a76f6fe80d9c332e" but recipes/components/llama.cpp.yaml says "e434e691`) {
 		t.Fatalf("check of stale lock: exit %d, %s", code, stderr)
 	}
-	_, stderr, code = run(t, dir, "plan", "--recipes", "recipes")
+	_, stderr, code = runPlanCLI(t, dir, "plan", "--recipes", "recipes")
 	if code != 2 || !strings.Contains(stderr, "run `haloforge lock`") {
 		t.Fatalf("plan with stale lock: exit %d, %s", code, stderr)
 	}
-	if out, _, code := run(t, dir, "lock", "--recipes", "recipes"); code != 0 || !strings.HasPrefix(out, "wrote ") {
+	if out, _, code := runPlanCLI(t, dir, "lock", "--recipes", "recipes"); code != 0 || !strings.HasPrefix(out, "wrote ") {
 		t.Fatalf("lock: exit %d, %s", code, out)
 	}
-	if _, stderr, code := run(t, dir, "lock", "--check", "--recipes", "recipes"); code != 0 {
+	if _, stderr, code := runPlanCLI(t, dir, "lock", "--check", "--recipes", "recipes"); code != 0 {
 		t.Fatalf("check after lock: exit %d, %s", code, stderr)
 	}
 }

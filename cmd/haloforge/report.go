@@ -87,7 +87,7 @@ Examples:
 				err = cerr
 			}
 			if err == nil && out != "" && out != "-" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
+				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
 			}
 			return err
 		},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,30 +22,48 @@ type resultsFlags struct {
 
 func (f *resultsFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.home, "home", "", "haloforge data directory (default: $HALOFORGE_HOME, else $XDG_DATA_HOME/haloforge, else ~/.local/share/haloforge)")
-	cmd.Flags().StringVar(&f.db, "db", "", "results database (default: HOME/results.db)")
+	cmd.Flags().StringVar(&f.db, "db", "", "results database: a SQLite file, or a PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB shared by a fleet (default: $HALOFORGE_DB, else HOME/results.db)")
 }
 
+// dbEnv names the results database when --db is not given: a SQLite path or
+// a postgres:// DSN.
+const dbEnv = "HALOFORGE_DB"
+
 func (f *resultsFlags) path() string {
-	if f.db != "" {
-		return f.db
-	}
 	home := f.home
 	if home == "" {
 		home = bench.Home()
 	}
+	return resultsLocation(f.db, home)
+}
+
+// resultsLocation is where results go: --db, else $HALOFORGE_DB, else the
+// SQLite file under home.
+func resultsLocation(flag, home string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(dbEnv); env != "" {
+		return env
+	}
 	return bench.DBPath(home)
 }
 
-// open opens the results store; with mustExist an absent database is an
+// open opens the results store; with mustExist an absent SQLite file is an
 // error rather than a new empty one.
-func (f *resultsFlags) open(mustExist bool) (*store.Store, error) {
-	p := f.path()
-	if mustExist {
-		if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no results database at %s: run `haloforge bench` or `haloforge import FILE...` first, or pass --db/--home", p)
+func (f *resultsFlags) open(mustExist bool) (store.Results, error) {
+	return openResults(context.Background(), f.path(), mustExist)
+}
+
+// openResults is the one place the CLI opens a results store: a postgres://
+// DSN is a PostgreSQL database, anything else a SQLite file.
+func openResults(ctx context.Context, where string, mustExist bool) (store.Results, error) {
+	if mustExist && !store.IsDSN(where) {
+		if _, err := os.Stat(where); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no results database at %s: run `haloforge bench` or `haloforge import FILE...` first, or pass --db/--home (or set %s)", where, dbEnv)
 		}
 	}
-	return store.Open(p)
+	return store.OpenAny(ctx, where)
 }
 
 // knownTargets are the peak figures of targets haloforge knows; recipes'
@@ -85,7 +104,7 @@ func (t *targetFlags) resolve(runTarget string, warn io.Writer) report.Target {
 		tg.PeakGBs = t.gbs
 	}
 	if tg.PeakTFLOPS == 0 || tg.PeakGBs == 0 {
-		fmt.Fprintf(warn, "haloforge: no peak figures for target %q: efficiency columns left out (pass --peak-tflops and --peak-gbs)\n", name)
+		_, _ = fmt.Fprintf(warn, "haloforge: no peak figures for target %q: efficiency columns left out (pass --peak-tflops and --peak-gbs)\n", name)
 	}
 	return tg
 }

@@ -23,11 +23,11 @@ import (
 
 // Labels on haloforge images.
 const (
-	LabelInputs  = "org.haloforge.inputs"
+	LabelInputs  = "io.haloforge.inputs"
 	LabelCreated = "org.opencontainers.image.created"
 	LabelTitle   = "org.opencontainers.image.title"
-	LabelSuite   = "org.haloforge.debian.suite"
-	LabelMirror  = "org.haloforge.debian.mirror"
+	LabelSuite   = "io.haloforge.debian.suite"
+	LabelMirror  = "io.haloforge.debian.mirror"
 )
 
 // Docker is the part of the Engine API Ensure uses.

@@ -1,7 +1,8 @@
 // Package runtime makes the smoke runtime image from the debootstrap base
 // through the Docker Engine API: a container from the base installs Debian
-// sid's llama-bench (llama.cpp-tools), the ggml Vulkan backend and Mesa's
-// Vulkan drivers (lavapipe), and is committed with OCI labels recording the
+// sid's llama-bench (llama.cpp-tools), the ggml Vulkan backend, Mesa's
+// Vulkan drivers (lavapipe) and ggml's RPC server and backend
+// (llama.cpp-tools-extra, libggml0-backend-rpc), and is committed with OCI labels recording the
 // package versions, llama-bench --version and the build date. Like the
 // base, it is idempotent: an image whose inputs label matches is reused.
 package runtime
@@ -28,8 +29,8 @@ import (
 
 // Labels the runtime image carries besides base's.
 const (
-	LabelPackages   = "org.haloforge.packages"
-	LabelLlamaBench = "org.haloforge.llama-bench.version"
+	LabelPackages   = "io.haloforge.packages"
+	LabelLlamaBench = "io.haloforge.llama-bench.version"
 	LabelBaseDigest = "org.opencontainers.image.base.digest"
 	LabelBaseName   = "org.opencontainers.image.base.name"
 )
@@ -38,7 +39,12 @@ const (
 const SmokeRef = "haloforge/runtime-smoke:sid"
 
 // SmokePackages are installed into the smoke image.
-var SmokePackages = []string{"llama.cpp-tools", "libggml0-backend-vulkan", "mesa-vulkan-drivers"}
+//
+// llama.cpp-tools-extra ships ggml's RPC server (as
+// /usr/libexec/<triplet>/llama/bin/ggml-rpc-server) and libggml0-backend-rpc
+// the RPC backend both it and llama-bench --rpc load: the RPC suites' workers
+// and main container run in this same image.
+var SmokePackages = []string{"llama.cpp-tools", "libggml0-backend-vulkan", "mesa-vulkan-drivers", "llama.cpp-tools-extra", "libggml0-backend-rpc"}
 
 // Docker is the part of the Engine API Ensure uses.
 type Docker interface {
@@ -159,7 +165,10 @@ func (s Spec) Ensure(ctx context.Context, d Docker) (bench.ImageInfo, error) {
 		return bench.ImageInfo{}, fmt.Errorf("wait for build container: %w", err)
 	}
 	select {
-	case <-logsDone:
+	case err := <-logsDone:
+		if err != nil {
+			s.logf("runtime: build output stream: %v", err)
+		}
 	case <-time.After(30 * time.Second):
 	}
 	if code != 0 {

@@ -1,6 +1,7 @@
-// Package dockertest gates tests that need the real Docker daemon, the smoke
-// runtime image or a tiny model: they skip with a clear message when the
-// thing is missing, unless HALOFORGE_REQUIRE_DOCKER=1, when they fail.
+// Package dockertest gates tests that need the real Docker daemon or the
+// smoke runtime image: they skip with a clear message when it is missing,
+// unless HALOFORGE_REQUIRE_DOCKER=1, when they fail. It also makes the tiny
+// model those tests bench.
 package dockertest
 
 import (
@@ -12,7 +13,7 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/gguf"
 )
 
 // Required reports whether missing Docker prerequisites fail tests.
@@ -50,17 +51,20 @@ func Image(t testing.TB, c *client.Client, ref string) {
 	}
 }
 
-// TinyModel returns a tiny llama GGUF: $HALOFORGE_TEST_MODEL, else the
-// q4_0 tiny model in the model cache (haloforge model tiny, or a smoke run,
-// puts it there).
+// TinyModel writes a tiny random-weight q4_0 llama GGUF (bench/gguf, seed
+// 0) into a temporary directory and returns its path.
 func TinyModel(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("HALOFORGE_TEST_MODEL")
-	if p == "" {
-		p = filepath.Join(bench.ModelDir(bench.Home()), "tiny", "tiny-q4_0.gguf")
+	p := filepath.Join(t.TempDir(), "tiny-q4_0.gguf")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := os.Stat(p); err != nil {
-		missing(t, "tiny model %s missing: run haloforge model tiny (or scripts/smoke.sh), or set HALOFORGE_TEST_MODEL", p)
+	if _, err := gguf.WriteTiny(f, gguf.TinyOptions{Type: gguf.Q4_0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }

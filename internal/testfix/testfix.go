@@ -1,4 +1,5 @@
-// Package testfix loads the shared real tool outputs (../shared/fixtures)
+// Package testfix loads the real llama-bench outputs (copied from the shared
+// fixtures into bench/llamabench/testdata)
 // for tests of the store, reports and comparisons, independent of the
 // parsers so those tests exercise real numbers even before a parser exists.
 package testfix
@@ -16,24 +17,15 @@ import (
 	"github.com/haloforge/haloforge/bench/llamabench"
 )
 
-// Dir is the shared llama-bench fixture directory, found from this source
-// file (worktree or main checkout) or $HALOFORGE_FIXTURES.
+// Dir is the llama-bench fixture directory: the repository's copy of the
+// shared real outputs (bench/llamabench/testdata), or $HALOFORGE_FIXTURES.
 func Dir() string {
 	if d := os.Getenv("HALOFORGE_FIXTURES"); d != "" {
 		return filepath.Join(d, "llama-bench-debian-sid")
 	}
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
-	for _, cand := range []string{
-		filepath.Join(root, "..", "shared", "fixtures"),
-		filepath.Join(root, "..", "..", "shared", "fixtures"),
-		"/work/shared/fixtures",
-	} {
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return filepath.Join(cand, "llama-bench-debian-sid")
-		}
-	}
-	return filepath.Join(root, "..", "shared", "fixtures", "llama-bench-debian-sid")
+	return filepath.Join(root, "bench", "llamabench", "testdata")
 }
 
 // LlamaJSON reads a llama-bench -o json or -o jsonl file into records with

@@ -1,0 +1,81 @@
+package ci
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/haloforge/haloforge/images/runtime"
+	"github.com/haloforge/haloforge/internal/dockertest"
+)
+
+// nightly runs `ci/nightly.sh all` on the smoke profile, the same steps the
+// workflow runs, with its own results home and output directory.
+func nightly(t *testing.T, home, out string, extra ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command("bash", "nightly.sh", "all")
+	cmd.Env = append(os.Environ(), "HALOFORGE_PROFILE=smoke", "HALOFORGE_HOME="+home, "HALOFORGE_OUT="+out, "GITHUB_STEP_SUMMARY=")
+	cmd.Env = append(cmd.Env, extra...)
+	b, err := cmd.CombinedOutput()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("nightly.sh: %v", err)
+	}
+	return string(b), code
+}
+
+// TestNightlySmokeProfile runs the nightly twice on the smoke profile against
+// the real daemon: the first night becomes the baseline, the second is
+// compared with it and becomes the new last good nightly.
+func TestNightlySmokeProfile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the smoke suite twice; skipped with -short")
+	}
+	dc := dockertest.Client(t)
+	dockertest.Image(t, dc, runtime.SmokeRef)
+	home := t.TempDir()
+	out1, out2 := filepath.Join(t.TempDir(), "n1"), filepath.Join(t.TempDir(), "n2")
+
+	log, code := nightly(t, home, out1)
+	if code != 0 {
+		t.Fatalf("first night: exit %d\n%s", code, log)
+	}
+	for _, f := range []string{"doctor.txt", "images.txt", "run-id", "report.md", "report.json", "report.html", "summary.md", "run/run.json"} {
+		if st, err := os.Stat(filepath.Join(out1, f)); err != nil || st.Size() == 0 {
+			t.Errorf("first night: %s missing or empty", f)
+		}
+	}
+	first, _ := os.ReadFile(filepath.Join(out1, "run-id"))
+	lastGood, _ := os.ReadFile(filepath.Join(home, "nightly", "last-good"))
+	if strings.TrimSpace(string(lastGood)) != strings.TrimSpace(string(first)) {
+		t.Fatalf("first night should become the baseline: last-good %q, run %q\n%s", lastGood, first, log)
+	}
+	if !strings.Contains(log, "no last good nightly yet") {
+		t.Errorf("first night did not say it is the baseline:\n%s", log)
+	}
+
+	// A huge threshold: the second night is judged on the flow, not on this
+	// busy machine's timing noise (compare's own tests plant regressions).
+	log, code = nightly(t, home, out2, "HALOFORGE_THRESHOLD=1000%")
+	if code != 0 {
+		t.Fatalf("second night: exit %d\n%s", code, log)
+	}
+	second, _ := os.ReadFile(filepath.Join(out2, "run-id"))
+	cmp, err := os.ReadFile(filepath.Join(out2, "compare.txt"))
+	if err != nil || !strings.Contains(string(cmp), strings.TrimSpace(string(first))) || !strings.Contains(string(cmp), strings.TrimSpace(string(second))) {
+		t.Fatalf("second night's compare.txt does not compare the two nights (%v):\n%s", err, cmp)
+	}
+	summary, _ := os.ReadFile(filepath.Join(out2, "summary.md"))
+	if !strings.Contains(string(summary), "no regression against "+strings.TrimSpace(string(first))) {
+		t.Errorf("job summary lacks the verdict:\n%s", summary)
+	}
+	lastGood, _ = os.ReadFile(filepath.Join(home, "nightly", "last-good"))
+	if strings.TrimSpace(string(lastGood)) != strings.TrimSpace(string(second)) {
+		t.Errorf("last-good %q, want the second night %q", lastGood, second)
+	}
+	t.Logf("second night:\n%s", log)
+}

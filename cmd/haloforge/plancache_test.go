@@ -1,0 +1,117 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+)
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+// TestPlanCachedFrom: runner A exports its smoke plan's keys, runner B plans
+// llama.cpp against them: base, cpu and vulkan are served, the ROCm steps
+// are to build; --json gives the same marks as data.
+func TestPlanCachedFrom(t *testing.T) {
+	repo := repoRoot(t)
+	keys, _, code := runPlanCLI(t, repo, "plan", "--profile", "smoke", "--keys", "--lock", "stack.lock")
+	if code != 0 || strings.Count(keys, "\n") != 4 {
+		t.Fatalf("plan --keys: exit %d\n%s", code, keys)
+	}
+	kf := filepath.Join(t.TempDir(), "strix1.keys")
+	if err := os.WriteFile(kf, []byte(keys), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, code := runPlanCLI(t, repo, "plan", "--only", "llama.cpp", "--lock", "stack.lock", "--cached-from", kf)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"1. llama.cpp/cpu          b5600             key f8cc339c6219  [shared cache]",
+		"4. llama.cpp/hip          b5600             key 71ae47ca77dc  [to build]",
+		"serves 3 of 7 steps (base included), 4 to build",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, code := runPlanCLI(t, repo, "plan", "--only", "llama.cpp", "--lock", "stack.lock", "--cached-from", kf, "--json")
+	var rep struct {
+		Served  int      `json:"served"`
+		ToBuild []string `json:"to_build"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %v\n%s", code, err, js)
+	}
+	if rep.Served != 3 || strings.Join(rep.ToBuild, " ") != "therock/default llama.cpp/hip rocwmma/default llama.cpp/hip-rocwmma" {
+		t.Errorf("--json marks: %+v", rep)
+	}
+	_, errOut, code := runPlanCLI(t, repo, "plan", "--lock", "stack.lock", "--cached-from", filepath.Join(t.TempDir(), "missing.keys"))
+	if code != 2 || !strings.Contains(errOut, "--cached-from") {
+		t.Errorf("missing file: exit %d, %s", code, errOut)
+	}
+}
+
+// TestPlanCachedFromDocker: an image carrying a step's cache-key label on the
+// real Docker daemon marks that step served.
+func TestPlanCachedFromDocker(t *testing.T) {
+	dockerReachable(t)
+	repo := repoRoot(t)
+	js, _, code := runPlanCLI(t, repo, "plan", "--only", "llama.cpp", "--variant", "hip-rocwmma", "--lock", "stack.lock", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var plan struct {
+		Steps []struct{ ID, Key string } `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(js), &plan); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, s := range plan.Steps {
+		if s.ID == "rocwmma/default" {
+			key = s.Key
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	var empty bytes.Buffer
+	_ = tar.NewWriter(&empty).Close()
+	ref := "hf-fleetdb-cachetest:" + key[:12]
+	res, err := c.ImageImport(ctx, client.ImageImportSource{Source: &empty, SourceName: "-"}, ref,
+		client.ImageImportOptions{Changes: []string{"LABEL io.haloforge.cache-key=" + key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res)
+	_ = res.Close()
+	t.Cleanup(func() { _, _ = c.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true}) })
+
+	out, _, code := runPlanCLI(t, repo, "plan", "--only", "llama.cpp", "--variant", "hip-rocwmma", "--lock", "stack.lock", "--cached-from", "docker")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(out, "key "+key[:12]+"  (dependency)  [shared cache]") || !strings.Contains(out, "by key from docker") {
+		t.Errorf("rocwmma not marked from the labelled image:\n%s", out)
+	}
+}

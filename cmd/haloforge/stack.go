@@ -1,0 +1,68 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/recipes"
+)
+
+// stackFile is the copy of the lock kept in every run directory.
+const stackFile = "stack.lock"
+
+// stackProvenance makes the build plan a suite's images belong to, from the
+// lock in effect: stack.lock here or in a parent directory, else the lock
+// the built-in recipes imply. It returns the plan's provenance and the exact
+// lock bytes to keep with the run.
+func stackProvenance(target, profile string) (bench.StackInfo, *recipes.Lock, []byte, error) {
+	set, err := recipes.Default()
+	if err != nil {
+		return bench.StackInfo{}, nil, nil, err
+	}
+	var lock *recipes.Lock
+	f := &planFlags{}
+	if path, ok := f.lockPath(); ok {
+		if lock, err = recipes.LoadLock(path); err != nil {
+			return bench.StackInfo{}, nil, nil, err
+		}
+	} else {
+		lock = recipes.MakeLock(set, nil)
+	}
+	info, err := planInfo(set, lock, target, profile)
+	if err != nil {
+		return bench.StackInfo{}, nil, nil, err
+	}
+	return info, lock, lock.Marshal(), nil
+}
+
+// planInfo is the digest and step keys of the plan for (recipes, lock,
+// target, profile).
+func planInfo(set *recipes.Set, lock *recipes.Lock, target, profile string) (bench.StackInfo, error) {
+	t, err := recipes.LookupTarget(target)
+	if err != nil {
+		return bench.StackInfo{}, err
+	}
+	p, err := recipes.MakePlan(set, lock, t, recipes.Selection{Profile: profile}, nil)
+	if err != nil {
+		return bench.StackInfo{}, err
+	}
+	sum := sha256.Sum256(p.JSON())
+	info := bench.StackInfo{Profile: profile, PlanDigest: "sha256:" + hex.EncodeToString(sum[:]), Haloforge: version()}
+	for _, s := range p.Steps {
+		info.Steps = append(info.Steps, s.ID+"@"+s.Key[:12])
+	}
+	return info, nil
+}
+
+// runLock reads the lock kept with a run.
+func runLock(home, runID string) (*recipes.Lock, error) {
+	path := bench.RunDir(home, runID) + "/" + stackFile
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("run %s has no %s (it was imported or made by an older haloforge): it cannot be rebuilt exactly", runID, stackFile)
+	}
+	return recipes.ParseLock(path, data)
+}
