@@ -99,9 +99,12 @@ fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (F
 	$(GO) test ./bench/store -run '^$$' -fuzz '^FuzzDollarRebind$$' -fuzztime $(or $(FUZZTIME),30s)
 
 # --- Dagger module and images (helper "dagger") ---
-.PHONY: module-vet module-develop fuzz-images stack smoke-stack
+.PHONY: module-vet module-tidy module-develop fuzz-images stack smoke-stack
 module-vet: ## vet the Dagger module (pipeline/ is its own Go module; no engine needed)
 	cd pipeline && $(GO) vet ./...
+
+module-tidy: ## after go.mod changes at the root: sync pipeline/go.mod (it replaces the root module with ../)
+	cd pipeline && $(GO) mod tidy
 
 module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ (needs the dagger CLI and an engine)
 	dagger develop
