@@ -31,13 +31,15 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// testPlan is the real smoke plan (llama.cpp cpu + vulkan) from the recipes
-// built into haloforge and a lock derived from them.
+// testPlan is the smoke plan (llama.cpp cpu + vulkan) from a frozen copy of
+// the recipes in testdata/recipes (so golden files change only when this
+// package's output changes, not with every pin bump) and a lock derived
+// from them. TestFromPlanFullStack checks the live recipes.
 func testPlan(t *testing.T) *recipes.Plan { return testPlanWith(t, nil) }
 
 func testPlanWith(t *testing.T, ov map[string]recipes.SourceOverride) *recipes.Plan {
 	t.Helper()
-	set, err := recipes.Default()
+	set, err := recipes.Load("testdata/recipes")
 	if err != nil {
 		t.Fatal(err)
 	}

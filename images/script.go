@@ -12,12 +12,13 @@ import (
 const StepMarkerPrefix = "haloforge:"
 
 // StepArgv is the argv the engine runs for command cmd of component key:
-// `sh -c SCRIPT haloforge:KEY:STEP`. The script merges stderr into stdout so
-// the log tail of a failure is in one stream, in order.
+// `sh -c SCRIPT haloforge:KEY:STEP`. The script runs with `set -e` (the
+// plan's contract is `sh -ec`: unset variables expand to nothing) and merges
+// stderr into stdout so the log tail of a failure is in one stream, in order.
 func StepArgv(key string, cmd Command) []string {
-	script := "set -eu\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
+	script := "set -e\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
 	if cmd.Shell {
-		script = "set -eu\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
+		script = "set -e\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
 	}
 	return []string{"sh", "-c", script, StepMarkerPrefix + key + ":" + cmd.Step}
 }
