@@ -97,3 +97,23 @@ test-pg: ## PostgreSQL results store: 2 runner processes x 50 runs, db migrate, 
 fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (FUZZTIME=30s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzParseCacheKeys$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./bench/store -run '^$$' -fuzz '^FuzzDollarRebind$$' -fuzztime $(or $(FUZZTIME),30s)
+
+# --- Dagger module and images (helper "dagger") ---
+.PHONY: module-vet module-tidy module-develop fuzz-images stack smoke-stack
+module-vet: ## vet the Dagger module (pipeline/ is its own Go module; no engine needed)
+	cd pipeline && $(GO) vet ./...
+
+module-tidy: ## after go.mod changes at the root: sync pipeline/go.mod (it replaces the root module with ../)
+	cd pipeline && $(GO) mod tidy
+
+module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ (needs the dagger CLI and an engine)
+	dagger develop
+
+fuzz-images: ## fuzz the /proc/meminfo parser of images (FUZZTIME=30s)
+	$(GO) test ./images -run '^$$' -fuzz '^FuzzParseMemTotal$$' -fuzztime $(or $(FUZZTIME),30s)
+
+stack: ## build every runtime image into the local Docker daemon (dagger CLI + engine needed)
+	$(GO) run ./cmd/haloforge build --export
+
+smoke-stack: ## build llama.cpp cpu+vulkan images (SRC=path overrides the pinned llama.cpp)
+	$(GO) run ./cmd/haloforge build --profile smoke $(if $(SRC),--source llama.cpp=$(SRC)) --export

@@ -92,6 +92,9 @@ func (b *Builder) source(c Component) (*dagger.Directory, error) {
 		return d, nil
 	}
 	s := c.Source
+	if strings.HasPrefix(s.URL, "local:") {
+		return nil, fmt.Errorf("%s: the plan builds it from %s, but no directory was given for it; pass the source override again", c.Key(), strings.TrimPrefix(s.URL, "local:"))
+	}
 	switch {
 	case s.Git != "" && len(s.Commit) == 40:
 		return b.client.Git(s.Git).Commit(s.Commit).Tree(), nil
@@ -161,10 +164,10 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
 	ctr = ctr.
-		WithMountedDirectory(SourceDir, src).
+		WithMountedDirectory(c.Dir(), src).
 		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
 		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
-		WithWorkdir(SourceDir)
+		WithWorkdir(c.Dir())
 	for _, cmd := range c.Commands {
 		ctr = ctr.WithExec(StepArgv(key, cmd))
 	}
@@ -190,7 +193,7 @@ func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
 	if err != nil {
 		return nil, Manifest{}, err
 	}
-	labels, err := m.Labels()
+	labels, err := ImageLabels(im, m)
 	if err != nil {
 		return nil, Manifest{}, err
 	}
@@ -211,8 +214,19 @@ func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
 		if err != nil {
 			return nil, Manifest{}, err
 		}
-		ctr = ctr.WithDirectory(c.Prefix(), tree)
+		if len(im.Copies) == 0 {
+			ctr = ctr.WithDirectory(c.Prefix(), tree)
+		}
 		prefixes = append(prefixes, c.Prefix())
+	}
+	for _, cp := range im.Copies {
+		b.mu.Lock()
+		step := b.steps[cp.From]
+		b.mu.Unlock()
+		if step == nil {
+			return nil, Manifest{}, fmt.Errorf("image %s copies %s from %s, which the image does not build", name, cp.Path, cp.From)
+		}
+		ctr = ctr.WithDirectory(cp.Path, step.Directory(cp.Path))
 	}
 	env := RuntimeEnv(prefixes, im.Env)
 	for _, k := range SortedKeys(env) {

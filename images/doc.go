@@ -14,4 +14,12 @@
 // directory and the install trees of what it depends on. Changing llama.cpp's
 // source therefore changes only llama.cpp's steps; ROCm steps stay cached.
 // ccache and download caches are named cache volumes that survive across runs.
+//
+// Two things are part of every step's inputs and therefore of its cache
+// key: the job count (HALOFORGE_JOBS, derived from the engine host's memory
+// unless --jobs pins it; pin it to share caches between machines) and the
+// cache volumes mounted. Dagger namespaces cache volumes per module, so on
+// one engine the Dagger module (`dagger call build-stack`) and the client
+// mode (`haloforge build`) keep separate caches: each is cached against its
+// own earlier runs, not against the other's.
 package images

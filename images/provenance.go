@@ -15,7 +15,7 @@ const ManifestPath = "/etc/haloforge/manifest.json"
 const ManifestSchema = "haloforge.manifest/v1"
 
 // LabelPrefix prefixes haloforge's own OCI labels.
-const LabelPrefix = "dev.haloforge."
+const LabelPrefix = "io.haloforge."
 
 // Manifest is the provenance of one runtime image: what went in, exactly.
 // It is written to ManifestPath and mirrored in OCI labels.
@@ -119,23 +119,27 @@ func (m Manifest) Labels() (map[string]string, error) {
 		"org.opencontainers.image.description": "haloforge " + m.Image + " runtime image for " + m.Target,
 		"org.opencontainers.image.source":      "https://github.com/haloforge/haloforge",
 		"org.opencontainers.image.base.name":   m.Base.Ref,
+		LabelPrefix + "base-from":              m.Base.From,
 		LabelPrefix + "target":                 m.Target,
-		LabelPrefix + "lock.digest":            m.LockDigest,
-		LabelPrefix + "manifest.digest":        d,
-		LabelPrefix + "manifest.path":          ManifestPath,
+		LabelPrefix + "lock-digest":            m.LockDigest,
+		LabelPrefix + "manifest-digest":        d,
+		LabelPrefix + "manifest-path":          ManifestPath,
+	}
+	if m.Base.From == "" {
+		delete(l, LabelPrefix+"base-from")
 	}
 	if m.Base.Digest != "" {
 		l["org.opencontainers.image.base.digest"] = m.Base.Digest
 	}
 	for _, c := range m.Components {
-		k := LabelPrefix + "component." + slug(c.Name)
+		k := LabelPrefix + "components." + slug(c.Name)
 		if c.Variant != "" {
 			k += "." + slug(c.Variant)
 		}
 		l[k+".version"] = c.Version
 		l[k+".source"] = c.Source
 		if c.Override != nil {
-			l[k+".source.digest"] = c.Override.Digest
+			l[k+".source-digest"] = c.Override.Digest
 		}
 	}
 	return l, nil
@@ -150,4 +154,23 @@ func SortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// ImageLabels are the OCI labels of runtime image im: the plan's labels for
+// it, completed by the manifest's (Labels) where the plan has no value.
+func ImageLabels(im Image, m Manifest) (map[string]string, error) {
+	own, err := m.Labels()
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	for k, v := range im.Labels {
+		labels[k] = v
+	}
+	for k, v := range own {
+		if _, ok := labels[k]; !ok {
+			labels[k] = v
+		}
+	}
+	return labels, nil
 }

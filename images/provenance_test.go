@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haloforge/haloforge/recipes"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -29,14 +31,40 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func testSpec() Spec {
-	return SmokeSpec("debian:sid", "sha256:1111111111111111111111111111111111111111111111111111111111111111", "b5600",
-		Source{Git: "https://github.com/ggml-org/llama.cpp", Commit: "d17a809ef0af09b16625e991a76f6fe80d9c332e"},
-		[]string{"llama-bench"})
+// testPlan is the smoke plan (llama.cpp cpu + vulkan) from a frozen copy of
+// the recipes in testdata/recipes (so golden files change only when this
+// package's output changes, not with every pin bump) and a lock derived
+// from them. TestFromPlanFullStack checks the live recipes.
+func testPlan(t *testing.T) *recipes.Plan { return testPlanWith(t, nil) }
+
+func testPlanWith(t *testing.T, ov map[string]recipes.SourceOverride) *recipes.Plan {
+	t.Helper()
+	set, err := recipes.Load("testdata/recipes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := recipes.LookupTarget("gfx1151")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := recipes.MakePlan(set, recipes.MakeLock(set, nil), target, recipes.Selection{Profile: "smoke"}, ov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testSpec(t *testing.T) Spec {
+	t.Helper()
+	s, err := FromPlan(testPlan(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestManifestAndLabelsGolden(t *testing.T) {
-	s := testSpec()
+	s := testSpec(t)
 	for _, tc := range []struct {
 		name  string
 		image string
@@ -46,6 +74,17 @@ func TestManifestAndLabelsGolden(t *testing.T) {
 		{"override", "llama-cpu", Overrides{"llama.cpp": {Path: "./my-llama.cpp", Digest: "sha256:2222222222222222222222222222222222222222222222222222222222222222"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			s := s
+			if tc.ov != nil {
+				rov := map[string]recipes.SourceOverride{}
+				for k, v := range tc.ov {
+					rov[k] = recipes.SourceOverride{Path: v.Path, Digest: v.Digest}
+				}
+				var err error
+				if s, err = FromPlan(testPlanWith(t, rov)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			im, err := s.Image(tc.image)
 			if err != nil {
 				t.Fatal(err)
@@ -58,7 +97,7 @@ func TestManifestAndLabelsGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			labels, err := m.Labels()
+			labels, err := ImageLabels(im, m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +113,7 @@ func TestManifestAndLabelsGolden(t *testing.T) {
 				t.Errorf("manifest does not round-trip: %v", err)
 			}
 			d, _ := m.Digest()
-			if labels[LabelPrefix+"manifest.digest"] != d || labels[LabelPrefix+"lock.digest"] != s.LockDigest {
+			if labels[LabelPrefix+"manifest-digest"] != d || labels[LabelPrefix+"lock-digest"] != s.LockDigest {
 				t.Error("labels do not carry the manifest and lock digests")
 			}
 		})
@@ -82,7 +121,7 @@ func TestManifestAndLabelsGolden(t *testing.T) {
 }
 
 func TestLabelsAreDeterministic(t *testing.T) {
-	s := testSpec()
+	s := testSpec(t)
 	im, _ := s.Image("llama-cpu")
 	m1, _ := ManifestFor(s, im, nil)
 	m2, _ := ManifestFor(s, im, nil)
@@ -99,7 +138,7 @@ func TestLabelsAreDeterministic(t *testing.T) {
 }
 
 func TestOverrideChangesOnlyProvenanceOfThatComponent(t *testing.T) {
-	s := testSpec()
+	s := testSpec(t)
 	im, _ := s.Image("llama-vulkan")
 	plain, _ := ManifestFor(s, im, nil)
 	over, _ := ManifestFor(s, im, Overrides{"rocwmma": {Path: "./x", Digest: "sha256:3"}})

@@ -12,12 +12,13 @@ import (
 const StepMarkerPrefix = "haloforge:"
 
 // StepArgv is the argv the engine runs for command cmd of component key:
-// `sh -c SCRIPT haloforge:KEY:STEP`. The script merges stderr into stdout so
-// the log tail of a failure is in one stream, in order.
+// `sh -c SCRIPT haloforge:KEY:STEP`. The script runs with `set -e` (the
+// plan's contract is `sh -ec`: unset variables expand to nothing) and merges
+// stderr into stdout so the log tail of a failure is in one stream, in order.
 func StepArgv(key string, cmd Command) []string {
-	script := "set -eu\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
+	script := "set -e\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
 	if cmd.Shell {
-		script = "set -eu\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
+		script = "set -e\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
 	}
 	return []string{"sh", "-c", script, StepMarkerPrefix + key + ":" + cmd.Step}
 }
@@ -105,6 +106,12 @@ func BuildEnv(c Component, jobs int, needPrefixes []string) map[string]string {
 		"CCACHE_BASEDIR":             SourceDir,
 		"CCACHE_COMPILERCHECK":       "content",
 		"HALOFORGE_DOWNLOADS":        DownloadDir,
+		"HALOFORGE_JOBS":             fmt.Sprint(jobs),
+		// CMake (>= 3.17) takes compiler launchers from the environment, so
+		// every CMake project compiles through ccache without recipe changes.
+		"CMAKE_C_COMPILER_LAUNCHER":   "ccache",
+		"CMAKE_CXX_COMPILER_LAUNCHER": "ccache",
+		"CMAKE_HIP_COMPILER_LAUNCHER": "ccache",
 	}
 	if len(needPrefixes) > 0 {
 		env["CMAKE_PREFIX_PATH"] = strings.Join(needPrefixes, ":")

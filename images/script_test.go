@@ -62,6 +62,22 @@ func TestStepArgvRunsInShell(t *testing.T) {
 	}
 }
 
+// TestStepArgvShellContract: plan commands run like sh -ec — an unset
+// variable is empty, not an error; a failing command stops the script.
+func TestStepArgvShellContract(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh on PATH")
+	}
+	argv := StepArgv("x", Command{Step: "s", Shell: true, Args: []string{`echo "[${HALOFORGE_UNSET_FOR_TEST}]"; echo ${HALOFORGE_JOBS:-7}`}})
+	cmd := exec.Command(sh, argv[1:]...)
+	cmd.Env = []string{}
+	out, err := cmd.CombinedOutput()
+	if err != nil || string(out) != "[]\n7\n" {
+		t.Errorf("got %q, %v; want unset variables empty and defaults applied", out, err)
+	}
+}
+
 func TestAptInstallArgvIsOrderIndependent(t *testing.T) {
 	a := AptInstallArgv([]string{"cmake", "ccache", "cmake", ""})
 	b := AptInstallArgv([]string{"ccache", "cmake"})

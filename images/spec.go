@@ -30,6 +30,9 @@ type Base struct {
 	Ref string `json:"ref"`
 	// Digest pins Ref when set (sha256:...).
 	Digest string `json:"digest,omitempty"`
+	// From says where the engine got the base in this build (a registry
+	// reference or a tarball path), when it differs from Ref.
+	From string `json:"from,omitempty"`
 }
 
 // Component is one build step: a source tree built with a toolchain into an
@@ -58,6 +61,12 @@ type Component struct {
 	// CacheKey is the plan's content-derived key for this step, recorded in
 	// provenance and used to name the step in logs.
 	CacheKey string `json:"cache_key,omitempty"`
+	// PrefixDir overrides the install prefix (the plan's prefix).
+	PrefixDir string `json:"prefix,omitempty"`
+	// SrcDir is where the source is mounted and commands run (default /src).
+	SrcDir string `json:"src_dir,omitempty"`
+	// Outputs are absolute paths that must exist after the last command.
+	Outputs []string `json:"outputs,omitempty"`
 }
 
 // Key identifies a component inside a Spec: name, or name/variant.
@@ -70,7 +79,18 @@ func (c Component) Key() string {
 
 // Prefix is where the component installs, inside builder and runtime images.
 func (c Component) Prefix() string {
+	if c.PrefixDir != "" {
+		return c.PrefixDir
+	}
 	return "/opt/haloforge/" + slug(c.Key())
+}
+
+// Dir is where the component's source is mounted and its commands run.
+func (c Component) Dir() string {
+	if c.SrcDir != "" {
+		return c.SrcDir
+	}
+	return SourceDir
 }
 
 // Source is a component's upstream source.
@@ -126,6 +146,17 @@ type Image struct {
 	Packages []string `json:"packages,omitempty"`
 	// Env is the runtime environment (PATH additions, ROCBLAS_USE_HIPBLASLT...).
 	Env map[string]string `json:"env,omitempty"`
+	// Copies are the paths taken from component steps; empty means each
+	// component's whole prefix.
+	Copies []Copy `json:"copies,omitempty"`
+	// Labels are extra OCI labels from the plan.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Copy is one path copied from a component step's container.
+type Copy struct {
+	From string `json:"from"`
+	Path string `json:"path"`
 }
 
 var slugRE = regexp.MustCompile(`[^a-z0-9.-]+`)

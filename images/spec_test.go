@@ -6,7 +6,7 @@ import (
 )
 
 func TestSpecValidate(t *testing.T) {
-	ok := testSpec()
+	ok := testSpec(t)
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("smoke spec invalid: %v", err)
 	}
@@ -27,7 +27,7 @@ func TestSpecValidate(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := testSpec()
+			s := testSpec(t)
 			tc.mutate(&s)
 			err := s.Validate()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {

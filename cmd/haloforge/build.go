@@ -14,18 +14,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/images"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBuildCmd()) }
 
 type buildOpts struct {
-	target      string
-	profile     string
-	sources     []string
+	plan        planFlags
 	base        string
 	baseTarball string
 	jobs        int
-	only        []string
+	images      []string
 	export      bool
 	quiet       bool
 	engine      string
@@ -54,27 +53,40 @@ haloforge plan --cached-from shows which steps that cache already holds.
 See docs/shared-engine.md (engine.json, cache volume, GC, security).
 
 Examples:
+  # the whole stack for gfx1151 (hours cold; minutes when cached)
+  haloforge build --export
+
   # the offline smoke stack from a local llama.cpp checkout and a debootstrapped base
   haloforge build --profile smoke --base-tarball sid.tar --source llama.cpp=./llama.cpp --export
 
-  # only the Vulkan image, 4 jobs per compile
-  haloforge build --profile smoke --image llama-vulkan --jobs 4 --export
+  # llama.cpp's HIP variant and the ROCm it needs, 4 jobs per compile
+  haloforge build --only llama.cpp --variant hip --jobs 4 --export
+
+  # only the Vulkan image of the smoke stack
+  haloforge build --profile smoke --image llama-vulkan --export
 
   # on the lab's shared engine
-  haloforge build --engine tcp://build-host.lab:1234 --export`,
+  haloforge build --engine tcp://build-host.lab:1234 --export
+
+Exit status: 0 ok, 2 bad input or a failed build step (the message names the
+component, the step and the tail of its log).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.target, "target", "gfx1151", "GPU target")
-	f.StringVar(&o.profile, "profile", "", `stack profile: "" (everything) or "smoke"`)
-	f.StringArrayVar(&o.sources, "source", nil, "build a component from a local tree: NAME=DIR (repeatable)")
+	f.StringVarP(&o.plan.target, "target", "t", recipes.DefaultTarget, "GPU target ("+strings.Join(recipes.TargetNames(), ", ")+")")
+	f.StringVar(&o.plan.profile, "profile", "", "named selection, e.g. smoke (llama.cpp cpu+vulkan, no ROCm)")
+	f.StringSliceVar(&o.plan.only, "only", nil, "build only these components (comma-separated) and what they need")
+	f.StringSliceVar(&o.plan.variants, "variant", nil, "keep only these variants (comma-separated), e.g. cpu,vulkan")
+	f.StringVar(&o.plan.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
+	f.StringVar(&o.plan.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+	f.StringArrayVar(&o.plan.sources, "source", nil, "COMPONENT=DIR: build a local source tree instead of the pin (repeatable)")
 	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
 	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
-	f.StringSliceVar(&o.only, "image", nil, "build only these images (repeatable)")
+	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
 	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
@@ -105,9 +117,20 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	srcs, err := parseSourceDirs(o.sources)
+	if _, err := recipes.LookupTarget(o.plan.target); err != nil {
+		return inputExit(err)
+	}
+	srcs, err := parseSourceDirs(o.plan.sources)
 	if err != nil {
-		return err
+		return &exitError{code: 2, err: err}
+	}
+	set, err := o.plan.loadSet()
+	if err != nil {
+		return inputExit(err)
+	}
+	lock, err := o.plan.loadLock(set, stderr)
+	if err != nil {
+		return inputExit(err)
 	}
 	engine, from, err := resolveEngine(o.engine, os.Getenv)
 	if err != nil {
@@ -138,21 +161,24 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		ov = append(ov, images.SourceOverride{Component: name, Path: dir,
 			Dir: client.Host().Directory(abs, dagger.HostDirectoryOpts{Exclude: []string{".git", "build"}})})
 	}
-	spec, err := images.SpecFor(ctx, o.target, o.profile, ov)
+	spec, _, err := images.SpecFor(ctx, images.Request{Target: o.plan.target, Profile: o.plan.profile,
+		Only: o.plan.only, Variants: o.plan.variants, Set: set, Lock: lock, Sources: ov})
 	if err != nil {
-		return err
+		return inputExit(err)
 	}
 	base := client.Container().From(o.base)
+	spec.Base.From = o.base
 	if o.baseTarball != "" {
 		abs, _ := filepath.Abs(o.baseTarball)
 		base = client.Container().Import(client.Host().File(abs))
+		spec.Base.From = "tarball:" + o.baseTarball
 	}
 	jobs, err := images.LocalParallelism(o.jobs)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.only})
+	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.images})
 	if err != nil {
 		return err
 	}
