@@ -100,7 +100,7 @@ fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (F
 
 # --- Dagger module and images (helper "dagger") ---
 .PHONY: module-vet module-tidy module-develop fuzz-images stack smoke-stack
-module-vet: ## vet the Dagger module (pipeline/ is its own Go module; no engine needed)
+module-vet: module-develop ## vet the Dagger module (pipeline/ is its own Go module; its generated client needs `dagger develop`)
 	cd pipeline && $(GO) vet ./...
 
 module-tidy: ## after go.mod changes at the root: sync pipeline/go.mod (it replaces the root module with ../)
