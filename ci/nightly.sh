@@ -8,7 +8,7 @@
 #   HALOFORGE_PROFILE  full | smoke [full]
 #   HALOFORGE_TARGET   GPU target [gfx1151]
 #   HALOFORGE_SUITE    suite name or file [seed; smoke for the smoke profile]
-#   HALOFORGE_PINS     "component=commit ..." pin overrides for this night
+#   HALOFORGE_PINS     "component=ref ..." pin overrides for this night (a commit, branch or tag)
 #   HALOFORGE_HOME     results, models, nightly state [haloforge's default]
 #   HALOFORGE_OUT      where report/artifacts go [./nightly-out]
 #   HALOFORGE_THRESHOLD regression threshold for compare [5%]
@@ -45,7 +45,6 @@ fi
 log() { printf '\n== nightly %s: %s\n' "$step" "$*"; }
 summary() { if [[ -n ${GITHUB_STEP_SUMMARY:-} ]]; then cat >>"$GITHUB_STEP_SUMMARY"; else cat >>"$out/summary.md"; fi; }
 state_dir() { local d; d=$("$hf" home)/nightly; mkdir -p "$d"; echo "$d"; }
-pin_flags() { local p; for p in ${HALOFORGE_PINS:-}; do printf -- '--pin\n%s\n' "$p"; done; }
 
 run_step() {
   step=$1
@@ -96,13 +95,23 @@ run_step() {
       if [[ -n ${HALOFORGE_CACHED_FROM:-} ]]; then
         "$hf" plan --target "$target" --cached-from "$HALOFORGE_CACHED_FROM" | tee "$out/plan-cache.txt"
       fi
-      log "dagger call build-stack --target $target (engine: ${_EXPERIMENTAL_DAGGER_RUNNER_HOST:-local})"
-      mapfile -t pins < <(pin_flags)
-      dagger call build-stack --target "$target" "${pins[@]}" export-images
+      # Tonight's pin overrides move the recipes of this checkout (and its
+      # lock) before the build; the run records the lock it used.
+      local p
+      for p in ${HALOFORGE_PINS:-}; do
+        "$hf" lock --update --yes --recipes recipes --ref "$p"
+      done
+      log "building the stack for $target (engine: ${HALOFORGE_ENGINE:-${_EXPERIMENTAL_DAGGER_RUNNER_HOST:-local}})"
+      "$hf" build --target "$target" --recipes recipes --lock stack.lock
     fi
     ;;
   export)
-    if [[ $profile == smoke ]]; then log "smoke profile: the image is already in Docker"; fi
+    if [[ $profile == smoke ]]; then
+      log "smoke profile: the image is already in Docker"
+    else
+      # Every step is cached from the build step: this only loads the images.
+      "$hf" build --target "$target" --recipes recipes --lock stack.lock --export
+    fi
     docker images 'haloforge/*' --format '{{.Repository}}:{{.Tag}} {{.ID}} {{.CreatedSince}}' | tee "$out/images.txt"
     ;;
   bench)

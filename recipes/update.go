@@ -51,6 +51,9 @@ func short12(c string) string {
 	return c
 }
 
+// IsCommit reports whether ref is an exact 40-hex commit.
+func IsCommit(ref string) bool { return commitRE.MatchString(ref) }
+
 // ResolveRef picks the commit that ref names in `git ls-remote URL` output
 // (lines "<40-hex>\t<refname>"). A branch (refs/heads/REF) wins over a tag;
 // an annotated tag resolves to the commit it points at (its ^{} line). A ref

@@ -95,9 +95,11 @@ func (u *lockUpdate) run(ctx context.Context, f *planFlags, args []string, stdin
 			_, _ = fmt.Fprintf(stdout, "%-20s skipped: no source.ref to follow (add one, or pass --ref %s=BRANCH)\n", name, name)
 			continue
 		}
-		out, err := u.lsRemote(ctx, r.Source.Git, ref)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		var out []byte
+		if !recipes.IsCommit(ref) { // an exact commit needs no upstream
+			if out, err = u.lsRemote(ctx, r.Source.Git, ref); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
 		}
 		commit, kind, err := recipes.ResolveRef(out, ref)
 		if err != nil {
