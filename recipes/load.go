@@ -11,6 +11,8 @@ import (
 
 	goversion "github.com/hashicorp/go-version"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/haloforge/haloforge/internal/yamlpath"
 )
 
 // embedded is the recipe tree shipped inside the binary, so haloforge works
@@ -176,22 +178,22 @@ func ParseBase(file string, data []byte) (*Base, error) {
 	}
 	for _, f := range req {
 		if strings.TrimSpace(f.val) == "" {
-			return nil, inputErr(ErrMalformed, file, lineOf(node, f.field), f.field, f.fix, "missing %s", f.field)
+			return nil, inputErr(ErrMalformed, file, yamlpath.Line(node, f.field), f.field, f.fix, "missing %s", f.field)
 		}
 	}
 	if !snapshotRE.MatchString(b.Snapshot) {
-		return nil, inputErr(ErrMissingPin, file, lineOf(node, "snapshot"), "snapshot",
+		return nil, inputErr(ErrMissingPin, file, yamlpath.Line(node, "snapshot"), "snapshot",
 			"set snapshot to the Date of dists/"+b.Suite+"/InRelease as YYYYMMDDTHHMMSSZ",
 			"archive state %q is not a YYYYMMDDTHHMMSSZ timestamp", b.Snapshot)
 	}
 	if !sha256RE.MatchString(b.ReleaseSHA256) {
-		return nil, inputErr(ErrMissingPin, file, lineOf(node, "release_sha256"), "release_sha256",
+		return nil, inputErr(ErrMissingPin, file, yamlpath.Line(node, "release_sha256"), "release_sha256",
 			"set it to `curl -s "+b.Mirror+"/dists/"+b.Suite+"/InRelease | sha256sum`",
 			"%q is not a sha256", b.ReleaseSHA256)
 	}
 	for i, p := range b.Include {
 		if !pkgRE.MatchString(p) {
-			return nil, inputErr(ErrMalformed, file, lineOf(node, "include", i), fieldPath("include", i), "list plain Debian package names", "invalid package name %q", p)
+			return nil, inputErr(ErrMalformed, file, yamlpath.Line(node, "include", i), fieldPath("include", i), "list plain Debian package names", "invalid package name %q", p)
 		}
 	}
 	return b, nil
@@ -217,7 +219,7 @@ func (s *Set) resolve() error {
 				c, _ := goversion.NewConstraint(d.Version) // validated at parse
 				v, err := goversion.NewVersion(dep.Version)
 				if err != nil {
-					return inputErr(ErrConstraint, dep.File, lineOf(dep.node, "version"), "version",
+					return inputErr(ErrConstraint, dep.File, yamlpath.Line(dep.node, "version"), "version",
 						"give "+dep.Name+" a dotted version (e.g. 6.4.0) or drop the constraint in "+r.File,
 						"version %q cannot be checked against %s's constraint %q: %v", dep.Version, r.Name, d.Version, err)
 				}

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/haloforge/haloforge/internal/yamlpath"
 )
 
 // LockVersion is the stack.lock format version this package reads and writes.
@@ -157,7 +159,7 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 }
 
 func (l *Lock) errf(kind error, fix string, path []any, format string, args ...any) *InputError {
-	return inputErr(kind, l.File, lineOf(l.node, path...), fieldPath(path...), fix, format, args...)
+	return inputErr(kind, l.File, yamlpath.Line(l.node, path...), fieldPath(path...), fix, format, args...)
 }
 
 // MakeLock builds the lock for a recipe set. Tools and the rootfs digest are

@@ -8,6 +8,8 @@ import (
 
 	goversion "github.com/hashicorp/go-version"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/haloforge/haloforge/internal/yamlpath"
 )
 
 // Paths inside build and runtime images. Every component installs into its
@@ -188,7 +190,7 @@ func Prefix(component, variant string) string {
 }
 
 func (r *Recipe) errf(kind error, fix string, path []any, format string, args ...any) *InputError {
-	return inputErr(kind, r.File, lineOf(r.node, path...), fieldPath(path...), fix, format, args...)
+	return inputErr(kind, r.File, yamlpath.Line(r.node, path...), fieldPath(path...), fix, format, args...)
 }
 
 // validate checks one recipe on its own (cross-recipe checks are in Set).

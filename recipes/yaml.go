@@ -78,45 +78,7 @@ func yamlErr(file string, err error, fix string) error {
 	return &InputError{Kind: ErrMalformed, File: file, Line: line, Problem: "malformed YAML: " + msg, Fix: fix, Err: err}
 }
 
-// lineOf finds the line of a field path in a decoded document. Path elements
-// are mapping keys (string) or sequence indexes (int). It returns the line of
-// the deepest node it could reach, so a missing field points at its parent.
-func lineOf(n *yaml.Node, path ...any) int {
-	if n == nil {
-		return 0
-	}
-	line := n.Line
-	cur := n
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			if cur.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for i := 0; i+1 < len(cur.Content); i += 2 {
-				if cur.Content[i].Value == k {
-					line = cur.Content[i].Line
-					cur = cur.Content[i+1]
-					found = true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case int:
-			if cur.Kind != yaml.SequenceNode || k < 0 || k >= len(cur.Content) {
-				return line
-			}
-			cur = cur.Content[k]
-			line = cur.Line
-		}
-	}
-	return line
-}
-
-// fieldPath renders a lineOf path as a.b[2].c.
+// fieldPath renders a yamlpath.Line path as a.b[2].c.
 func fieldPath(path ...any) string {
 	var b strings.Builder
 	for _, p := range path {

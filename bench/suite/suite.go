@@ -19,6 +19,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/haloforge/haloforge/internal/yamlpath"
+
 	"github.com/haloforge/haloforge/bench"
 )
 
@@ -244,46 +246,9 @@ func yamlError(file string, err error) error {
 	return &Error{File: file, Line: line, Msg: msg}
 }
 
-// lineAt finds the line of a node by path of mapping keys (string) and
-// sequence indexes (int); it returns the deepest line found.
-func lineAt(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, p := range path {
-		switch p := p.(type) {
-		case string:
-			if n.Kind != yaml.MappingNode {
-				return line
-			}
-			found := false
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == p {
-					line = n.Content[i].Line
-					n = n.Content[i+1]
-					found = true
-					break
-				}
-			}
-			if !found {
-				return line
-			}
-		case int:
-			if n.Kind != yaml.SequenceNode || p >= len(n.Content) {
-				return line
-			}
-			n = n.Content[p]
-			line = n.Line
-		}
-	}
-	return line
-}
-
 func (s *Suite) validate(file string, root *yaml.Node) error {
 	errAt := func(field, msg string, path ...any) error {
-		return &Error{File: file, Line: lineAt(root, path...), Field: field, Msg: msg}
+		return &Error{File: file, Line: yamlpath.Line(root, path...), Field: field, Msg: msg}
 	}
 	if s.Name == "" {
 		return errAt("name", "missing: give the suite a name (name: my-suite)")
