@@ -61,15 +61,9 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 			if err != nil {
 				return inputExit(err)
 			}
-			path, found := f.lockPath()
-			if !found {
-				path = recipes.DefaultLockFile
-			}
-			var prev *recipes.Lock
-			if found {
-				if prev, err = recipes.LoadLock(path); err != nil && check {
-					return inputExit(err)
-				}
+			path, prev, err := f.currentLock()
+			if err != nil && check {
+				return inputExit(err)
 			}
 			if check {
 				if prev == nil {
@@ -111,4 +105,19 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
 	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
 	return c
+}
+
+// currentLock is the lock file to write (--lock, else stack.lock here or
+// above, else a new stack.lock here) and the lock it holds now, nil when
+// there is none or it does not load (err says why).
+func (f *planFlags) currentLock() (string, *recipes.Lock, error) {
+	path, found := f.lockPath()
+	if !found {
+		return recipes.DefaultLockFile, nil, nil
+	}
+	prev, err := recipes.LoadLock(path)
+	if err != nil {
+		return path, nil, err
+	}
+	return path, prev, nil
 }

@@ -153,14 +153,8 @@ func (u *lockUpdate) run(ctx context.Context, f *planFlags, args []string, stdin
 	if err != nil {
 		return inputExit(err)
 	}
-	path, found := f.lockPath()
-	if !found {
-		path = recipes.DefaultLockFile
-	}
-	var prev *recipes.Lock
-	if found {
-		prev, _ = recipes.LoadLock(path)
-	}
+	// A stale or broken lock is rewritten from the updated recipes.
+	path, prev, _ := f.currentLock()
 	next := recipes.MakeLock(set, prev)
 	if err := atomicfile.Write(path, next.Marshal(), 0o644); err != nil {
 		return err
