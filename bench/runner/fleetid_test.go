@@ -12,11 +12,11 @@ func TestFleetRunID(t *testing.T) {
 	tests := []struct {
 		name, host, want string
 	}{
-		{"short host", "strix1", `^20261126-130405-smoke-strix1-[0-9a-f]{4}$`},
-		{"fqdn and case", "Strix-2.lab.example.org", `^20261126-130405-smoke-strix-2-[0-9a-f]{4}$`},
-		{"odd characters dropped", "box_3 (lab)", `^20261126-130405-smoke-box3lab-[0-9a-f]{4}$`},
-		{"long name cut", strings.Repeat("a", 40), `^20261126-130405-smoke-a{20}-[0-9a-f]{4}$`},
-		{"no host", "", `^20261126-130405-smoke-[0-9a-f]{4}$`},
+		{"short host", "strix1", `^20261126-130405-smoke-strix1-[0-9a-f]{8}$`},
+		{"fqdn and case", "Strix-2.lab.example.org", `^20261126-130405-smoke-strix-2-[0-9a-f]{8}$`},
+		{"odd characters dropped", "box_3 (lab)", `^20261126-130405-smoke-box3lab-[0-9a-f]{8}$`},
+		{"long name cut", strings.Repeat("a", 40), `^20261126-130405-smoke-a{20}-[0-9a-f]{8}$`},
+		{"no host", "", `^20261126-130405-smoke-[0-9a-f]{8}$`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,7 +34,7 @@ func TestFleetRunID(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		seen[FleetRunID(now, "smoke", "strix1")] = true
 	}
-	if len(seen) < 190 {
+	if len(seen) != 200 {
 		t.Errorf("only %d distinct ids in 200 draws", len(seen))
 	}
 }

@@ -59,11 +59,13 @@ func NewRunID(now time.Time, suiteName string) string {
 // (PostgreSQL) never produce the same id, even when they start the same
 // suite in the same second: NewRunID's UTC time and suite first (ids still
 // sort by time and match date prefixes such as 20261126), then the host's
-// short name and four random hex digits (two processes on one host with
-// different HALOFORGE_HOMEs), e.g. 20261126-130405-smoke-strix1-3fa9.
+// short name and eight random hex digits (two processes on one host with
+// different HALOFORGE_HOMEs, or hosts whose short names agree), e.g.
+// 20261126-130405-smoke-strix1-3fa9c2d0. The results store refuses to merge
+// two runs that still drew the same id (store.ErrIDTaken).
 // Older ids (NewRunID's form) stay valid everywhere.
 func FleetRunID(now time.Time, suiteName, hostname string) string {
-	var b [2]byte
+	var b [4]byte
 	_, _ = rand.Read(b[:])
 	id := NewRunID(now, suiteName)
 	if h := hostTag(hostname); h != "" {

@@ -402,3 +402,5 @@ func FuzzDollarRebind(f *testing.F) {
 		}
 	})
 }
+
+func TestRunIDTakenPostgres(t *testing.T) { checkIDTaken(t, openPG(t, pgTestDSN(t))) }

@@ -44,6 +44,8 @@ var (
 	ErrNotFound  = errors.New("no such run")
 	ErrAmbiguous = errors.New("ambiguous run reference")
 	ErrExists    = errors.New("run already stored")
+	// ErrIDTaken: a run id is stored for another run (PutRun never merges two).
+	ErrIDTaken = errors.New("run id taken by another run")
 )
 
 // Store is an open results database.
@@ -147,9 +149,43 @@ var (
 	_ execer = (*sql.Tx)(nil)
 )
 
-// PutRun inserts or updates a run's header (everything but its cases).
+// PutRun inserts or updates a run's header (everything but its cases). It
+// only ever updates the same run: when the id is already stored for a run
+// that started at another time or on another host (two runners drew the same
+// id), it refuses with ErrIDTaken instead of merging two runs into one row.
+// Replacing a run on purpose is PutRunWithCases with replace set.
 func (s *Store) PutRun(ctx context.Context, r bench.Run) error {
-	return s.inTx(ctx, func(tx bound) error { return putRun(ctx, tx, r) })
+	return s.inTx(ctx, func(tx bound) error {
+		if err := tx.d.lockRun(ctx, tx, r.ID); err != nil {
+			return err
+		}
+		if err := sameRun(ctx, tx, r); err != nil {
+			return err
+		}
+		return putRun(ctx, tx, r)
+	})
+}
+
+// sameRun reports ErrIDTaken when r.ID is stored for a different run.
+func sameRun(ctx context.Context, tx bound, r bench.Run) error {
+	var started sql.NullString
+	var hostJ []byte
+	err := tx.QueryRowContext(ctx, "SELECT started, host FROM runs WHERE id = ?", r.ID).Scan(&started, &hostJ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store run %s: %w", r.ID, err)
+	}
+	var host bench.HostFacts
+	_ = json.Unmarshal(hostJ, &host) // an unreadable host column only loses the host comparison
+	want, _ := fmtTime(r.Started).(string)
+	if started.String == want && host.Hostname == r.Host.Hostname {
+		return nil
+	}
+	return fmt.Errorf("%w: run id %s is already stored for a run started %s on host %q (this run: started %s on %q); "+
+		"start the run again for a fresh id, or pass --run-id with an unused id",
+		ErrIDTaken, r.ID, started.String, host.Hostname, want, r.Host.Hostname)
 }
 
 func putRun(ctx context.Context, db execer, r bench.Run) error {

@@ -403,3 +403,49 @@ func TestConcurrentHandles(t *testing.T) {
 		t.Fatalf("%d cases, %v", len(got.Cases), err)
 	}
 }
+
+// checkIDTaken: a second run that drew a stored run's id is refused, and the
+// first run's header and cases are untouched; the same run may rewrite its
+// own header (a resume) and finish.
+func checkIDTaken(t *testing.T, s Results) {
+	t.Helper()
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	first := testRun("20261126-140000-smoke-box-0000beef", t0)
+	if err := s.PutRun(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	c := bench.CaseResult{ID: "rbt", Tool: bench.ToolRBT, Status: bench.StatusOK, Started: t0, Finished: t0,
+		Bandwidth: &rbt.Result{Version: "2.6.0", GPUCopyGBs: f64(212)}}
+	if err := s.PutCase(ctx, first.ID, c); err != nil {
+		t.Fatal(err)
+	}
+	for name, other := range map[string]bench.Run{
+		"other host, same second": func() bench.Run { r := first; r.Host.Hostname = "box2"; return r }(),
+		"same host, later start":  testRun(first.ID, t0.Add(time.Minute)),
+	} {
+		err := s.PutRun(ctx, other)
+		if !errors.Is(err, ErrIDTaken) {
+			t.Fatalf("%s: PutRun = %v, want ErrIDTaken", name, err)
+		}
+		for _, want := range []string{first.ID, "2026-11-26T14:00:00", `"box"`, "--run-id"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error does not name %s: %v", name, want, err)
+			}
+		}
+	}
+	resumed := first
+	resumed.Finished = t0.Add(time.Hour)
+	if err := s.PutRun(ctx, resumed); err != nil {
+		t.Fatalf("the same run rewriting its header: %v", err)
+	}
+	got, err := s.Run(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Host.Hostname != "box" || !got.Started.Equal(t0) || !got.Finished.Equal(resumed.Finished) || len(got.Cases) != 1 {
+		t.Errorf("stored run changed: host %q started %v finished %v, %d cases", got.Host.Hostname, got.Started, got.Finished, len(got.Cases))
+	}
+}
+
+func TestRunIDTakenSQLite(t *testing.T) { checkIDTaken(t, open(t)) }

@@ -162,7 +162,7 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.BoolVar(&o.plain, "plain", false, "plain progress lines even on a terminal")
 	f.BoolVar(&o.noBuild, "no-build", false, "do not build the smoke runtime image when it is missing")
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
-	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9)")
+	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9c2d0)")
 	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
