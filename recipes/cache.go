@@ -63,7 +63,7 @@ func (c *CacheSet) Len() int { return len(c.keys) + len(c.images) }
 func (c *CacheSet) Sources() []string { return append([]string(nil), c.sources...) }
 
 var (
-	fullKeyRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	fullKeyRE = sha256RE // a full cache key is a 64-hex sha256
 	// an image reference: [registry/]repository[:tag]; what docker images prints.
 	imageRefRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 )

@@ -168,11 +168,8 @@ func MakeLock(set *Set, prev *Lock) *Lock {
 	b := set.Base
 	l := &Lock{
 		LockVersion: LockVersion,
-		Base: LockedBase{
-			Name: b.Name, Distribution: b.Distribution, Suite: b.Suite, Architecture: b.Architecture,
-			Variant: b.Variant, Mirror: b.Mirror, Snapshot: b.Snapshot, ReleaseSHA256: b.ReleaseSHA256,
-		},
-		Tools: append([]Tool(nil), DefaultTools...),
+		Base:        lockedBase(b),
+		Tools:       append([]Tool(nil), DefaultTools...),
 	}
 	if prev != nil {
 		if len(prev.Tools) > 0 {
@@ -191,6 +188,13 @@ func MakeLock(set *Set, prev *Lock) *Lock {
 	return l
 }
 
+// lockedBase is the lock entry for a base, without the rootfs digest (which
+// only a build can know).
+func lockedBase(b *Base) LockedBase {
+	return LockedBase{Name: b.Name, Distribution: b.Distribution, Suite: b.Suite, Architecture: b.Architecture,
+		Variant: b.Variant, Mirror: b.Mirror, Snapshot: b.Snapshot, ReleaseSHA256: b.ReleaseSHA256}
+}
+
 func lockedFrom(r *Recipe) LockedComponent {
 	return LockedComponent{Name: r.Name, Version: r.Version, Git: r.Source.Git, Commit: r.Source.Commit, Tarball: r.Source.Tarball, SHA256: r.Source.SHA256}
 }
@@ -202,10 +206,8 @@ func (l *Lock) normalize() {
 
 // Component returns the locked entry for name.
 func (l *Lock) Component(name string) (LockedComponent, bool) {
-	for _, c := range l.Components {
-		if c.Name == name {
-			return c, true
-		}
+	if i := l.componentIndex(name); i >= 0 {
+		return l.Components[i], true
 	}
 	return LockedComponent{}, false
 }
@@ -256,8 +258,7 @@ func (l *Lock) Digest() string {
 // line and the fix. Only components in names are checked (all when nil).
 func (l *Lock) Check(set *Set, names []string) error {
 	b := set.Base
-	want := LockedBase{Name: b.Name, Distribution: b.Distribution, Suite: b.Suite, Architecture: b.Architecture,
-		Variant: b.Variant, Mirror: b.Mirror, Snapshot: b.Snapshot, ReleaseSHA256: b.ReleaseSHA256}
+	want := lockedBase(b)
 	got := l.Base
 	got.RootfsSHA256 = ""
 	if got != want {

@@ -266,13 +266,8 @@ func selectSteps(set *Set, sel Selection) ([]string, error) {
 		for _, v := range sel.Variants {
 			if !matched[v] {
 				var names []string
-				seen := map[string]bool{}
 				for _, c := range cands {
-					n := c.r.Name + ": " + c.v.Name
-					if !seen[n] {
-						seen[n] = true
-						names = append(names, c.v.Name)
-					}
+					names = append(names, c.v.Name)
 				}
 				return nil, &InputError{Kind: ErrUnknownVariant, Field: "--variant", Problem: "no selected component has variant " + quote(v),
 					Fix: "use one of: " + strings.Join(uniqSorted(names), ", ") + " (or widen --only)"}
@@ -419,7 +414,7 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	st.Source = StepSource{Dir: SrcRoot + "/" + r.Name}
 	if o, ok := overrides[r.Name]; ok {
 		st.Source.Kind, st.Source.Path, st.Source.Digest = "path", o.Path, o.Digest
-		st.Source.Subject = o.Path + " (" + shortDigest(o.Digest) + ", overrides " + pinOf(r) + ")"
+		st.Source.Subject = o.Path + " (" + shortRev(o.Digest) + ", overrides " + pinOf(r) + ")"
 	} else if r.Source.Git != "" {
 		st.Source.Kind, st.Source.URL, st.Source.Ref, st.Source.Commit = "git", r.Source.Git, r.Source.Ref, r.Source.Commit
 		st.Source.Submodules = r.Source.Submodules
@@ -430,19 +425,14 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	}
 
 	// Mounts: the transitive closure of dependency prefixes, in build order.
+	// Steps are made in build order, so each dependency's Mounts already is
+	// its own transitive closure.
 	trans := map[string]bool{}
-	var walk func(string)
-	walk = func(x string) {
-		for _, d := range done[x].Needs {
-			if !trans[d] {
-				trans[d] = true
-				walk(d)
-			}
-		}
-	}
 	for _, d := range st.Needs {
 		trans[d] = true
-		walk(d)
+		for _, m := range done[d].Mounts {
+			trans[m.From] = true
+		}
 	}
 	for _, s := range plan.Steps {
 		if trans[s.ID] {
@@ -564,30 +554,19 @@ func runtimeOf(r *Recipe, vi int, st *Step, done map[string]*Step, render func(s
 }
 
 func stepLabels(set *Set, lock *Lock, plan *Plan, target Target, st *Step, r *Recipe, done map[string]*Step) []Label {
-	revision := r.Source.Commit
-	if revision == "" {
-		revision = "sha256:" + r.Source.SHA256
-	}
+	revision := revisionOf(r, st.Source)
 	source := r.Source.Git
 	if source == "" {
 		source = r.Source.Tarball
 	}
 	if st.Source.Kind == "path" {
-		revision = st.Source.Digest
 		source = "file://" + st.Source.Path
 	}
 	// The stack: this step and everything it was built against.
 	stack := []string{r.Name + "=" + r.Version + "@" + shortRev(revision)}
 	for _, m := range st.Mounts {
 		dr, _ := set.Recipe(componentOf(m.From))
-		rev := dr.Source.Commit
-		if rev == "" {
-			rev = "sha256:" + dr.Source.SHA256
-		}
-		if done[m.From].Source.Kind == "path" {
-			rev = done[m.From].Source.Digest
-		}
-		stack = append(stack, dr.Name+"="+dr.Version+"@"+shortRev(rev))
+		stack = append(stack, dr.Name+"="+dr.Version+"@"+shortRev(revisionOf(dr, done[m.From].Source)))
 	}
 	labels := []Label{
 		{"org.opencontainers.image.title", "haloforge " + st.ID},
@@ -607,6 +586,19 @@ func stepLabels(set *Set, lock *Lock, plan *Plan, target Target, st *Step, r *Re
 		{"io.haloforge.tool.dagger", lock.Tool("dagger")},
 	}
 	return nonEmpty(labels)
+}
+
+// revisionOf is the exact revision a step of r was built from: the content
+// digest of a source override, else the git commit, else the tarball's
+// sha256.
+func revisionOf(r *Recipe, src StepSource) string {
+	if src.Kind == "path" {
+		return src.Digest
+	}
+	if r.Source.Commit != "" {
+		return r.Source.Commit
+	}
+	return "sha256:" + r.Source.SHA256
 }
 
 // nonEmpty drops labels without a value and sorts the rest by name.
@@ -636,8 +628,6 @@ func shortRev(rev string) string {
 	}
 	return rev
 }
-
-func shortDigest(d string) string { return shortRev(d) }
 
 func short(key string) string { return key[:12] }
 

@@ -134,10 +134,8 @@ func (r *Recipe) Variant(name string) (*Variant, bool) {
 	if name == "" {
 		return r.DefaultVariant(), true
 	}
-	for i := range r.Variants {
-		if r.Variants[i].Name == name {
-			return &r.Variants[i], true
-		}
+	if i := r.variantIndex(name); i >= 0 {
+		return &r.Variants[i], true
 	}
 	return nil, false
 }

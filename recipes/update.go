@@ -32,9 +32,9 @@ func (u PinUpdate) Changed() bool {
 // String is the one-line diff shown before the lock is written.
 func (u PinUpdate) String() string {
 	if !u.Changed() {
-		return fmt.Sprintf("%-20s unchanged  %s (%s %s)", u.Component, short12(u.OldCommit), u.RefKind, u.Ref)
+		return fmt.Sprintf("%-20s unchanged  %s (%s %s)", u.Component, shortRev(u.OldCommit), u.RefKind, u.Ref)
 	}
-	s := fmt.Sprintf("%-20s %s -> %s (%s %s)", u.Component, short12(u.OldCommit), short12(u.NewCommit), u.RefKind, u.Ref)
+	s := fmt.Sprintf("%-20s %s -> %s (%s %s)", u.Component, shortRev(u.OldCommit), shortRev(u.NewCommit), u.RefKind, u.Ref)
 	if u.OldRef != u.Ref {
 		s += fmt.Sprintf("  ref %s -> %s", u.OldRef, u.Ref)
 	}
@@ -44,15 +44,12 @@ func (u PinUpdate) String() string {
 	return s
 }
 
-func short12(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return c
-}
-
 // IsCommit reports whether ref is an exact 40-hex commit.
 func IsCommit(ref string) bool { return commitRE.MatchString(ref) }
+
+// IsSHA256 reports whether s is a 64-hex sha256 (a cache key, or a tarball
+// or rootfs digest without its "sha256:" prefix).
+func IsSHA256(s string) bool { return sha256RE.MatchString(s) }
 
 // ResolveRef picks the commit that ref names in `git ls-remote URL` output
 // (lines "<40-hex>\t<refname>"). A branch (refs/heads/REF) wins over a tag;
