@@ -114,8 +114,14 @@ mkdir -p /out && tar -xf /src.archive -C /out --strip-components=1`, StepMarkerP
 // packages installed, apt caches mounted. Equal toolchains yield equal (and
 // therefore cached) containers.
 func (b *Builder) Toolchain(t Toolchain) *dagger.Container {
-	return b.withApt(b.base).
-		WithExec(AptInstallArgv(t.Packages)).
+	return b.aptInstall(b.base, t.Packages)
+}
+
+// aptInstall installs pkgs into c with the shared apt caches mounted, and
+// unmounts them again so they stay out of the result.
+func (b *Builder) aptInstall(c *dagger.Container, pkgs []string) *dagger.Container {
+	return b.withApt(c).
+		WithExec(AptInstallArgv(pkgs)).
 		WithoutMount("/var/cache/apt/archives").
 		WithoutMount("/var/lib/apt/lists")
 }
@@ -203,10 +209,7 @@ func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
 	}
 	ctr := b.base
 	if len(im.Packages) > 0 {
-		ctr = b.withApt(ctr).
-			WithExec(AptInstallArgv(im.Packages)).
-			WithoutMount("/var/cache/apt/archives").
-			WithoutMount("/var/lib/apt/lists")
+		ctr = b.aptInstall(ctr, im.Packages)
 	}
 	var prefixes []string
 	for _, c := range comps {

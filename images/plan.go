@@ -41,18 +41,10 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 		default:
 			return Spec{}, fmt.Errorf("plan step %s: source kind %q is not one of git, tarball, path; regenerate the plan", st.ID, st.Source.Kind)
 		}
-		seen := map[string]bool{}
+		// A plan step's Mounts are its transitive dependencies, each once,
+		// in build order; they include its direct Needs.
 		for _, m := range st.Mounts {
-			if !seen[m.From] {
-				seen[m.From] = true
-				c.Needs = append(c.Needs, stepKey(m.From))
-			}
-		}
-		for _, n := range st.Needs {
-			if !seen[n] {
-				seen[n] = true
-				c.Needs = append(c.Needs, stepKey(n))
-			}
+			c.Needs = append(c.Needs, m.From)
 		}
 		pkgs := append(append([]string{}, st.BuildPackages...), "ccache")
 		c.Toolchain = Toolchain{Name: toolchainName(pkgs), Packages: uniqueSorted(pkgs)}
@@ -73,10 +65,10 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 			Packages: st.Runtime.Packages, Env: map[string]string{}, Labels: map[string]string{}}
 		cs := map[string]bool{}
 		for _, cp := range st.Runtime.Copies {
-			im.Copies = append(im.Copies, Copy{From: stepKey(cp.From), Path: cp.Path})
+			im.Copies = append(im.Copies, Copy{From: cp.From, Path: cp.Path})
 			if !cs[cp.From] {
 				cs[cp.From] = true
-				im.Components = append(im.Components, stepKey(cp.From))
+				im.Components = append(im.Components, cp.From)
 			}
 		}
 		if !cs[st.ID] {
@@ -95,10 +87,6 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 	}
 	return s, nil
 }
-
-// stepKey maps a plan step ID (component/variant) to a Component key. Steps
-// of single-variant components are still keyed component/variant.
-func stepKey(id string) string { return id }
 
 // imageName is the short name of an image reference:
 // haloforge/llama-cpu:gfx1151-578587e74bb8 -> llama-cpu.

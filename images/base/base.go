@@ -153,7 +153,7 @@ func (s Spec) debootstrap(ctx context.Context, tar string) error {
 	cmd := exec.CommandContext(ctx, "debootstrap", args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("debootstrap %s failed: %w: %s", s.Suite, err, tail(out, 5))
+		return fmt.Errorf("debootstrap %s failed: %w: %s", s.Suite, err, LastLines(string(out), 5))
 	}
 	s.logf("base: debootstrap done in %s", time.Since(start).Round(time.Second))
 	// Files of the build host that do not belong in an image.
@@ -166,13 +166,15 @@ func (s Spec) debootstrap(ctx context.Context, tar string) error {
 	cmd = exec.CommandContext(ctx, "tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", part, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		_ = os.Remove(part)
-		return fmt.Errorf("pack rootfs: %w: %s", err, tail(out, 5))
+		return fmt.Errorf("pack rootfs: %w: %s", err, LastLines(string(out), 5))
 	}
 	return os.Rename(part, tar)
 }
 
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+// LastLines is the last n lines of a command's output, joined with " | " to
+// fit in a one-line error message.
+func LastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

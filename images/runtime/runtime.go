@@ -172,7 +172,7 @@ func (s Spec) Ensure(ctx context.Context, d Docker) (bench.ImageInfo, error) {
 	case <-time.After(30 * time.Second):
 	}
 	if code != 0 {
-		return bench.ImageInfo{}, fmt.Errorf("building %s failed (exit %d): %s (is the Debian archive reachable?)", s.Ref, code, lastLines(stderr.String()+stdout.String(), 5))
+		return bench.ImageInfo{}, fmt.Errorf("building %s failed (exit %d): %s (is the Debian archive reachable?)", s.Ref, code, base.LastLines(stderr.String()+stdout.String(), 5))
 	}
 	pkgs, llama, err := parseProvenance(stdout.String())
 	if err != nil {
@@ -232,14 +232,6 @@ func parseProvenance(out string) (pkgs, llama string, err error) {
 		return "", "", fmt.Errorf("provenance incomplete (packages %q, llama-bench %q)", list, llama)
 	}
 	return strings.Join(list, ","), llama, nil
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " | ")
 }
 
 type prefixWriter struct {
