@@ -75,14 +75,10 @@ component, the step and the tail of its log).`,
 			return runBuild(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
+	o.plan.addSelectionFlags(c, "build")
+	o.plan.addRecipeFlags(c)
+	o.plan.addSourceFlag(c)
 	f := c.Flags()
-	f.StringVarP(&o.plan.target, "target", "t", recipes.DefaultTarget, "GPU target ("+strings.Join(recipes.TargetNames(), ", ")+")")
-	f.StringVar(&o.plan.profile, "profile", "", "named selection, e.g. smoke (llama.cpp cpu+vulkan, no ROCm)")
-	f.StringSliceVar(&o.plan.only, "only", nil, "build only these components (comma-separated) and what they need")
-	f.StringSliceVar(&o.plan.variants, "variant", nil, "keep only these variants (comma-separated), e.g. cpu,vulkan")
-	f.StringVar(&o.plan.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
-	f.StringVar(&o.plan.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
-	f.StringArrayVar(&o.plan.sources, "source", nil, "COMPONENT=DIR: build a local source tree instead of the pin (repeatable)")
 	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
 	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 
 	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/haloforge/haloforge/recipes"
@@ -12,8 +11,6 @@ import (
 )
 
 func init() { addCommand(newLockCmd()) }
-
-var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func newLockCmd() *cobra.Command {
 	f := &planFlags{}
@@ -84,7 +81,7 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 			}
 			next := recipes.MakeLock(set, prev)
 			if rootfs != "" {
-				if !hex64.MatchString(rootfs) {
+				if !recipes.IsSHA256(rootfs) {
 					return &exitError{code: 2, err: fmt.Errorf("--rootfs-sha256 %q: not a 64-hex sha256; fix: pass the sha256sum of the rootfs tarball", rootfs)}
 				}
 				next.Base.RootfsSHA256 = rootfs
@@ -102,8 +99,7 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 	c.Flags().BoolVar(&up.yes, "yes", false, "with --update: write without asking")
 	c.Flags().BoolVar(&check, "check", false, "do not write; fail if the lock disagrees with the recipes")
 	c.Flags().StringVar(&rootfs, "rootfs-sha256", "", "record the sha256 of the debootstrapped base rootfs tarball")
-	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
-	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+	f.addRecipeFlags(c)
 	return c
 }
 

@@ -91,22 +91,35 @@ or lock; the message names the file, line and fix).
 			return plan.Render(out, opt)
 		},
 	}
+	f.addSelectionFlags(c, "plan")
 	fl := c.Flags()
-	fl.StringVarP(&f.target, "target", "t", recipes.DefaultTarget, "GPU target ("+strings.Join(recipes.TargetNames(), ", ")+")")
-	fl.StringSliceVar(&f.only, "only", nil, "plan only these components (comma-separated) and what they need")
-	fl.StringSliceVar(&f.variants, "variant", nil, "keep only these variants (comma-separated), e.g. cpu,vulkan")
-	fl.StringVar(&f.profile, "profile", "", "named selection, e.g. smoke (llama.cpp cpu+vulkan, no ROCm)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the plan as JSON (everything the executor needs)")
 	fl.BoolVar(&f.commands, "commands", false, "also print each step's packages, environment and commands")
-	f.addSourceFlags(c)
+	f.addRecipeFlags(c)
+	f.addSourceFlag(c)
 	cf.register(c)
 	return c
 }
 
-// addSourceFlags registers the flags that say where recipes and the lock come from.
-func (f *planFlags) addSourceFlags(c *cobra.Command) {
+// addSelectionFlags registers the flags that say what to plan or build
+// (--target, --only, --variant, --profile); verb is the command's verb in
+// --only's help.
+func (f *planFlags) addSelectionFlags(c *cobra.Command, verb string) {
+	fl := c.Flags()
+	fl.StringVarP(&f.target, "target", "t", recipes.DefaultTarget, "GPU target ("+strings.Join(recipes.TargetNames(), ", ")+")")
+	fl.StringSliceVar(&f.only, "only", nil, verb+" only these components (comma-separated) and what they need")
+	fl.StringSliceVar(&f.variants, "variant", nil, "keep only these variants (comma-separated), e.g. cpu,vulkan")
+	fl.StringVar(&f.profile, "profile", "", "named selection, e.g. smoke (llama.cpp cpu+vulkan, no ROCm)")
+}
+
+// addRecipeFlags registers the flags that say where recipes and the lock come from.
+func (f *planFlags) addRecipeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
 	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+}
+
+// addSourceFlag registers --source, local source trees that replace pins.
+func (f *planFlags) addSourceFlag(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.sources, "source", nil, "COMPONENT=DIR: build a local source tree instead of the pin (repeatable)")
 }
 

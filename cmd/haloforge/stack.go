@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/haloforge/haloforge/bench"
@@ -22,14 +23,10 @@ func stackProvenance(target, profile string) (bench.StackInfo, *recipes.Lock, []
 	if err != nil {
 		return bench.StackInfo{}, nil, nil, err
 	}
-	var lock *recipes.Lock
-	f := &planFlags{}
-	if path, ok := f.lockPath(); ok {
-		if lock, err = recipes.LoadLock(path); err != nil {
-			return bench.StackInfo{}, nil, nil, err
-		}
-	} else {
-		lock = recipes.MakeLock(set, nil)
+	// The notice about a derived lock is for plan and build, not here.
+	lock, err := (&planFlags{}).loadLock(set, io.Discard)
+	if err != nil {
+		return bench.StackInfo{}, nil, nil, err
 	}
 	info, err := planInfo(set, lock, target, profile)
 	if err != nil {
