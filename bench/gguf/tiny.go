@@ -6,8 +6,9 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
+
+	"github.com/haloforge/haloforge/internal/atomicfile"
 )
 
 // TinyOptions shape a tiny random-weight llama model. The zero value of a
@@ -232,6 +233,15 @@ func WriteTiny(w io.Writer, o TinyOptions) (int64, error) {
 	return f.WriteTo(w)
 }
 
+// WriteTinyFile builds a tiny model and writes it to path atomically (see
+// internal/atomicfile): a crash never leaves half a model.
+func WriteTinyFile(path string, o TinyOptions) error {
+	return atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
+		_, err := WriteTiny(w, o)
+		return err
+	})
+}
+
 // TinyMaker writes tiny models to files by type name; it is the
 // models.TinyWriter the model cache uses for suites' tiny models.
 type TinyMaker struct {
@@ -239,22 +249,14 @@ type TinyMaker struct {
 }
 
 // WriteTiny writes a tiny model of type typ ("f16", "q8_0", "q4_0") to
-// path, then validates it.
+// path with WriteTinyFile, then validates it.
 func (m TinyMaker) WriteTiny(path, typ string) error {
 	t, err := ParseTensorType(typ)
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("create tiny model: %w", err)
-	}
-	if _, err := WriteTiny(f, TinyOptions{Type: t, Seed: m.Seed}); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("write tiny model %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write tiny model %s: %w", path, err)
+	if err := WriteTinyFile(path, TinyOptions{Type: t, Seed: m.Seed}); err != nil {
+		return err
 	}
 	_, err = InspectFile(path)
 	return err

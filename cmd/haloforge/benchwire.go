@@ -19,27 +19,15 @@ import (
 // (bench/gguf), the memory sampler (bench/memory) and host provenance
 // (bench/host, the facts haloforge doctor prints).
 
-// ggufTiny generates the suite's tiny models with bench/gguf (seed 0, so
-// every host benches the same bytes).
-type ggufTiny struct{}
-
-var _ models.TinyWriter = ggufTiny{}
-
 // Both results stores record runs for the runner.
 var (
 	_ runner.Recorder = (*store.Store)(nil)
 	_ runner.Recorder = (*store.Postgres)(nil)
 )
 
-func (ggufTiny) WriteTiny(path, typ string) error {
-	t, err := gguf.ParseTensorType(typ)
-	if err != nil {
-		return err
-	}
-	return writeTiny(path, gguf.TinyOptions{Type: t})
-}
-
-func tinyWriter() models.TinyWriter { return ggufTiny{} }
+// tinyWriter generates the suite's tiny models with bench/gguf (seed 0, so
+// every host benches the same bytes).
+func tinyWriter() models.TinyWriter { return gguf.TinyMaker{} }
 
 // memorySampler samples sysfs/procfs of the real host every 200 ms per case.
 func memorySampler() func() runner.MemorySampler {

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/haloforge/haloforge/bench/gguf"
-	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -65,7 +64,7 @@ Examples:
 			if out == "" {
 				out = fmt.Sprintf("tiny-%s.gguf", typ)
 			}
-			if err := writeTiny(out, o); err != nil {
+			if err := gguf.WriteTinyFile(out, o); err != nil {
 				return err
 			}
 			info, err := gguf.InspectFile(out)
@@ -92,14 +91,6 @@ Examples:
 	f.IntVar(&o.Ctx, "ctx", 4096, "context length")
 	f.BoolVar(&jsonOut, "json", false, "print the validated file's details as JSON")
 	return c
-}
-
-// writeTiny writes the model atomically: a crash never leaves half a model.
-func writeTiny(path string, o gguf.TinyOptions) error {
-	return atomicfile.WriteFrom(path, 0o644, func(w io.Writer) error {
-		_, err := gguf.WriteTiny(w, o)
-		return err
-	})
 }
 
 func newModelInspectCmd() *cobra.Command {

@@ -51,19 +51,13 @@ func Image(t testing.TB, c *client.Client, ref string) {
 	}
 }
 
-// TinyModel writes a tiny random-weight q4_0 llama GGUF (bench/gguf, seed
-// 0) into a temporary directory and returns its path.
+// TinyModel writes a tiny random-weight q4_0 llama GGUF (bench/gguf's
+// TinyMaker, seed 0: the bytes the model cache generates) into a temporary
+// directory and returns its path.
 func TinyModel(t testing.TB) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "tiny-q4_0.gguf")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gguf.WriteTiny(f, gguf.TinyOptions{Type: gguf.Q4_0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := (gguf.TinyMaker{}).WriteTiny(p, "q4_0"); err != nil {
 		t.Fatal(err)
 	}
 	return p
