@@ -50,8 +50,18 @@ type Host struct {
 // Devices returns those of want that exist on the host, and a note for each
 // that does not.
 func (h Host) Devices(want []string) (have []string, notes []string) {
+	return presentDevices(want, func(d string) bool {
+		_, err := os.Stat(filepath.Join(h.Root, d))
+		return err == nil
+	})
+}
+
+// presentDevices splits want into the device nodes that exist (by exists)
+// and a note for each that does not, in want's order: the main host
+// (Host.Devices) and RPC worker hosts (probeHost) alike.
+func presentDevices(want []string, exists func(string) bool) (have []string, notes []string) {
 	for _, d := range want {
-		if _, err := os.Stat(filepath.Join(h.Root, d)); err == nil {
+		if exists(d) {
 			have = append(have, d)
 		} else {
 			notes = append(notes, fmt.Sprintf("%s absent on host: not passed to the container", d))

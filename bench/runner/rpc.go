@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -197,28 +196,18 @@ func (s *rpcSession) start(ctx context.Context, i int, ws suite.RPCWorker) (*rpc
 		return nil, fmt.Errorf("%s: %w", w.describe(), err)
 	}
 	w.node.Devices, w.node.GroupAdd, w.node.Notes = devs, gids, notes
-	if ws.Backend == "vulkan" && !slices.Contains(devs, "/dev/dri") {
-		w.node.Notes = append(w.node.Notes, "no /dev/dri: Vulkan can only use a CPU implementation (Mesa lavapipe), which needs no device")
-	}
+	w.node.Notes = vulkanNote(ws.Backend, devs, w.node.Notes)
 	if s.c.RPC.Network != "" {
 		if err := s.ensureNetwork(ctx, dk, ws.Host); err != nil {
 			return nil, err
 		}
 	}
-	prefix := s.r.NamePrefix
-	if prefix == "" {
-		prefix = "haloforge-"
-	}
-	w.name = fmt.Sprintf("%s%s-%03d-rpc%d-%s", prefix, s.runID, s.c.Index, i, ws.Host)
+	w.name = fmt.Sprintf("%s%s-%03d-rpc%d-%s", s.r.namePrefix(), s.runID, s.c.Index, i, ws.Host)
 	w.node.Container = w.name
 	w.node.Address = ws.Address(s.c.RPC.Network, w.name)
 	network := s.c.RPC.Network
 	if network == "" {
 		network = "host"
-	}
-	env := make([]string, 0, len(ws.Env))
-	for _, k := range slices.Sorted(maps.Keys(ws.Env)) {
-		env = append(env, k+"="+ws.Env[k])
 	}
 	hc := deviceHostConfig(devs, gids)
 	hc.NetworkMode = container.NetworkMode(network)
@@ -229,7 +218,7 @@ func (s *rpcSession) start(ctx context.Context, i int, ws suite.RPCWorker) (*rpc
 			Image:      ws.Image,
 			Entrypoint: ws.Argv[:1],
 			Cmd:        ws.Argv[1:],
-			Env:        env,
+			Env:        envList(ws.Env),
 			Labels:     map[string]string{LabelRun: s.runID, LabelCase: s.c.ID, LabelRole: "rpc-worker", LabelHost: ws.Host},
 		},
 		HostConfig: hc,
@@ -311,13 +300,7 @@ func probeHost(ctx context.Context, dk Docker, image string, want []string) (dev
 			have[d] = true
 		}
 	}
-	for _, d := range want {
-		if have[d] {
-			devs = append(devs, d)
-		} else {
-			notes = append(notes, fmt.Sprintf("%s absent on host: not passed to the container", d))
-		}
-	}
+	devs, notes = presentDevices(want, func(d string) bool { return have[d] })
 	gids, err = parseGroupIDs(strings.NewReader(group))
 	return devs, gids, notes, err
 }

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,7 +115,7 @@ func CreateRun(home string, run *bench.Run, raw []byte, cases []suite.Case) (*Ru
 				return nil, err
 			}
 		}
-		if err := WriteFileAtomic(filepath.Join(dir, suiteFile), raw); err != nil {
+		if err := WriteFileAtomic(SuitePath(home, run.ID), raw); err != nil {
 			return nil, err
 		}
 		if err := writeJSON(filepath.Join(dir, planFile), cases); err != nil {
@@ -123,6 +124,10 @@ func CreateRun(home string, run *bench.Run, raw []byte, cases []suite.Case) (*Ru
 		return d, d.WriteHeader(*run)
 	}
 }
+
+// SuitePath is the suite file a run recorded as given (CreateRun), which
+// --resume and reproduce read back.
+func SuitePath(home, id string) string { return filepath.Join(bench.RunDir(home, id), suiteFile) }
 
 // OpenRun opens an existing run for resuming.
 func OpenRun(home, id string) (*RunDir, bench.Run, []suite.Case, error) {
@@ -227,13 +232,8 @@ func (d *RunDir) Results() (map[int]bench.CaseResult, error) {
 
 // Ordered returns results in case order.
 func Ordered(m map[int]bench.CaseResult) []bench.CaseResult {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	out := make([]bench.CaseResult, 0, len(keys))
-	for _, k := range keys {
+	out := make([]bench.CaseResult, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out = append(out, m[k])
 	}
 	return out

@@ -10,7 +10,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -281,24 +279,14 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 	if err != nil {
 		return client.ContainerCreateOptions{}, nil, nil, err
 	}
-	if c.Backend == "vulkan" && !slices.Contains(devs, "/dev/dri") {
-		notes = append(notes, "no /dev/dri: Vulkan can only use a CPU implementation (Mesa lavapipe), which needs no device")
-	}
-	env := make([]string, 0, len(c.Env))
-	for _, k := range slices.Sorted(maps.Keys(c.Env)) {
-		env = append(env, k+"="+c.Env[k])
-	}
-	prefix := r.NamePrefix
-	if prefix == "" {
-		prefix = "haloforge-"
-	}
+	notes = vulkanNote(c.Backend, devs, notes)
 	opts := client.ContainerCreateOptions{
-		Name: fmt.Sprintf("%s%s-%03d", prefix, runID, c.Index),
+		Name: fmt.Sprintf("%s%s-%03d", r.namePrefix(), runID, c.Index),
 		Config: &container.Config{
 			Image:      c.Image,
 			Entrypoint: c.Argv[:1],
 			Cmd:        c.Argv[1:],
-			Env:        env,
+			Env:        envList(c.Env),
 			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID},
 		},
 		HostConfig: deviceHostConfig(devs, gids),
@@ -306,6 +294,33 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 	opts.HostConfig.Binds = r.Binds
 	opts.HostConfig.NetworkMode = "none"
 	return opts, devs, notes, nil
+}
+
+// namePrefix is the prefix of every container the runner names, case and
+// RPC worker containers alike.
+func (r *Runner) namePrefix() string {
+	if r.NamePrefix == "" {
+		return "haloforge-"
+	}
+	return r.NamePrefix
+}
+
+// envList is a container's environment: env as K=V, sorted by key.
+func envList(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// vulkanNote appends to notes why a Vulkan container without /dev/dri can
+// only use a CPU implementation.
+func vulkanNote(backend string, devs, notes []string) []string {
+	if backend == "vulkan" && !slices.Contains(devs, "/dev/dri") {
+		notes = append(notes, "no /dev/dri: Vulkan can only use a CPU implementation (Mesa lavapipe), which needs no device")
+	}
+	return notes
 }
 
 // runCase runs one case in a fresh container. It returns an error only when
@@ -460,21 +475,16 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 // saveLogs copies the container's demultiplexed stdout and stderr into the
 // run's log files and returns their contents.
 func (r *Runner) saveLogs(ctx context.Context, d *RunDir, id, outRel, errRel string) ([]byte, []byte, error) {
-	var out, errb bytes.Buffer
-	rc, err := r.Docker.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
-	if err == nil {
-		_, err = stdcopy.StdCopy(&out, &errb, rc)
-		_ = rc.Close()
-	}
+	out, errb, err := containerOutput(ctx, r.Docker, id)
 	for _, f := range []struct {
 		rel string
 		b   []byte
-	}{{outRel, out.Bytes()}, {errRel, errb.Bytes()}} {
+	}{{outRel, out}, {errRel, errb}} {
 		if werr := WriteFileAtomic(filepath.Join(d.Path, f.rel), f.b); werr != nil && err == nil {
 			err = werr
 		}
 	}
-	return out.Bytes(), errb.Bytes(), err
+	return out, errb, err
 }
 
 func lastLine(b []byte) string {
