@@ -335,9 +335,11 @@ func (g *gatherer) deviceChecks() {
 	}
 }
 
-// GroupIDs reads the video and render group ids from root's /etc/group;
-// -1 when a group does not exist. The runner passes these to containers.
-func GroupIDs(root string) (video, render int, err error) {
+// groupIDs reads the video and render group ids from root's /etc/group;
+// -1 when a group does not exist. Only doctor's groups check uses them:
+// the runner reads the gids it passes to containers itself
+// (runner.Host.GroupIDs, and probeHost on RPC worker hosts).
+func groupIDs(root string) (video, render int, err error) {
 	video, render = -1, -1
 	f, err := os.Open(filepath.Join(root, "etc/group"))
 	if err != nil {
@@ -365,7 +367,7 @@ func GroupIDs(root string) (video, render int, err error) {
 }
 
 func (g *gatherer) groupCheck() {
-	video, render, err := GroupIDs(g.o.Root)
+	video, render, err := groupIDs(g.o.Root)
 	if err != nil {
 		g.add("groups", StatusWarn, "cannot read /etc/group: "+err.Error(), "run doctor on the host, not in a container")
 		return

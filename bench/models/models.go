@@ -132,7 +132,7 @@ func (c *Cache) Ensure(ctx context.Context, name string, m suite.Model) (bench.M
 		}
 		mi := bench.ModelInfo{Source: "hf:" + m.Repo + "@" + rev}
 		for _, f := range m.Files {
-			rel := path.Join("hf", m.Repo, f.Name)
+			rel := suite.RepoFilePath(m.Repo, f.Name)
 			sum, size, err := c.ensureFile(ctx, m.Repo, rev, f, filepath.Join(c.Dir, filepath.FromSlash(rel)))
 			if err != nil {
 				return bench.ModelInfo{}, fmt.Errorf("model %s: %w", name, err)

@@ -105,10 +105,14 @@ func ModelPath(name string, m Model) string {
 	case m.Tiny != nil:
 		return path.Join("tiny", "tiny-"+m.Tiny.Type+".gguf")
 	case len(m.Files) > 0:
-		return path.Join("hf", m.Repo, m.Files[0].Name)
+		return RepoFilePath(m.Repo, m.Files[0].Name)
 	}
 	return ""
 }
+
+// RepoFilePath is where the model cache keeps a file downloaded from a
+// Hugging Face repository, relative to the cache: hf/<repo>/<file>.
+func RepoFilePath(repo, file string) string { return path.Join("hf", repo, file) }
 
 // ContainerModelPath is the model's (first) file as llama-bench sees it.
 func ContainerModelPath(name string, m Model) string {

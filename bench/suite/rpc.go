@@ -249,7 +249,7 @@ func validNetwork(n string) bool {
 
 // validateHosts checks the suite's worker hosts.
 func (s *Suite) validateHosts(errAt func(field, msg string, path ...any) error) error {
-	for _, name := range sortedKeys(s.Hosts) {
+	for _, name := range slices.Sorted(maps.Keys(s.Hosts)) {
 		h := s.Hosts[name]
 		p := []any{"hosts", name}
 		f := "hosts." + name

@@ -3,8 +3,10 @@ package suite
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -31,7 +33,7 @@ func TestRPCExampleGolden(t *testing.T) {
 		fmt.Fprintf(&b, "  network=%q\n", c.RPC.Network)
 		for i, w := range c.RPC.Workers {
 			var env []string
-			for _, k := range sortedKeys(w.Env) {
+			for _, k := range slices.Sorted(maps.Keys(w.Env)) {
 				env = append(env, k+"="+w.Env[k])
 			}
 			ep, _ := json.Marshal(w.Endpoint)

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -259,7 +260,7 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 	if len(s.Backends) == 0 {
 		return errAt("backends", "missing: list the backends the cases use with their image (backends: {cpu: {image: ...}})")
 	}
-	for _, name := range sortedKeys(s.Backends) {
+	for _, name := range slices.Sorted(maps.Keys(s.Backends)) {
 		b := s.Backends[name]
 		if !slices.Contains(KnownBackends, name) {
 			return errAt("backends."+name, fmt.Sprintf("unknown backend: use one of %s", strings.Join(KnownBackends, ", ")), "backends", name)
@@ -271,7 +272,7 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 			return errAt("backends."+name+".hsa_override_gfx_version", "only HIP backends use HSA_OVERRIDE_GFX_VERSION: remove it", "backends", name, "hsa_override_gfx_version")
 		}
 	}
-	for _, name := range sortedKeys(s.Models) {
+	for _, name := range slices.Sorted(maps.Keys(s.Models)) {
 		m := s.Models[name]
 		p := []any{"models", name}
 		n := 0
@@ -473,13 +474,4 @@ func isHex64(s string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,6 +3,7 @@ package suite
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,7 +68,7 @@ func TestExpandGolden(t *testing.T) {
 				var b strings.Builder
 				for _, c := range cases {
 					var env []string
-					for _, k := range sortedKeys(c.Env) {
+					for _, k := range slices.Sorted(maps.Keys(c.Env)) {
 						env = append(env, k+"="+c.Env[k])
 					}
 					fmt.Fprintf(&b, "%d %s\n  image=%s timeout=%s gpu=%v devices=%v\n  env=%v\n  argv=%s\n",
