@@ -36,3 +36,7 @@ func RunDir(home, runID string) string { return filepath.Join(home, "runs", runI
 
 // ModelDir is the model cache under home.
 func ModelDir(home string) string { return filepath.Join(home, "models") }
+
+// ImageCacheDir is the cache of the smoke image's debootstrap rootfs
+// tarballs under home (haloforge image smoke, bench's automatic build).
+func ImageCacheDir(home string) string { return filepath.Join(home, "cache", "images") }

@@ -210,11 +210,11 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 		if err != nil {
 			return err
 		}
-		raw, err := os.ReadFile(filepath.Join(bench.RunDir(home, o.resume), "suite.yaml"))
+		raw, err := os.ReadFile(runner.SuitePath(home, o.resume))
 		if err != nil {
 			return fmt.Errorf("run %s: %w", o.resume, err)
 		}
-		if s, err = suite.Parse(filepath.Join(bench.RunDir(home, o.resume), "suite.yaml"), raw); err != nil {
+		if s, err = suite.Parse(runner.SuitePath(home, o.resume), raw); err != nil {
 			return err
 		}
 	}
@@ -263,16 +263,13 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 			Models:  modelInfo,
 			ReproOf: o.reproOf,
 		}
-		stack, lock, lockBytes, err := stackProvenance(o.target, s.Profile)
-		if err != nil {
-			return fmt.Errorf("recording the stack's provenance: %w", err)
+		stack, lock, lockBytes, perr := stackProvenance(o.target, s.Profile)
+		if perr != nil {
+			return fmt.Errorf("recording the stack's provenance: %w", perr)
 		}
 		hdr.Stack, hdr.LockDigest = &stack, lock.Digest()
 		r.Files = map[string][]byte{stackFile: lockBytes}
 		run, err = r.Start(ctx, hdr, s.Raw, cases)
-		if err != nil {
-			return benchErr(err)
-		}
 	}
 	if err != nil {
 		return benchErr(err)
@@ -328,7 +325,7 @@ func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBu
 		img, err := d.ImageInspect(ctx, ref)
 		if err != nil && ref == runtime.SmokeRef && !noBuild {
 			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
-			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), log).Ensure(ctx, d)
+			info, err := runtime.Smoke(bench.ImageCacheDir(bench.Home()), log).Ensure(ctx, d)
 			if err != nil {
 				return nil, err
 			}

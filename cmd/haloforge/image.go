@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 
@@ -51,18 +51,13 @@ dagger call build-stack instead.`,
 				return err
 			}
 			defer func() { _ = d.Close() }()
-			info, err := runtime.Smoke(filepath.Join(bench.Home(), "cache", "images"), cmd.ErrOrStderr()).Ensure(cmd.Context(), d)
+			info, err := runtime.Smoke(bench.ImageCacheDir(bench.Home()), cmd.ErrOrStderr()).Ensure(cmd.Context(), d)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			_, _ = fmt.Fprintf(out, "%s %s\n", info.Ref, info.ID)
-			keys := make([]string, 0, len(info.Labels))
-			for k := range info.Labels {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
-			for _, k := range keys {
+			for _, k := range slices.Sorted(maps.Keys(info.Labels)) {
 				_, _ = fmt.Fprintf(out, "  %s=%s\n", k, strings.ReplaceAll(info.Labels[k], ",", ", "))
 			}
 			return nil

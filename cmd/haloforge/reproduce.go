@@ -97,7 +97,7 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 
 	var next *bench.Run
 	bo := benchOpts{
-		suite:           filepath.Join(bench.RunDir(home, id), "suite.yaml"),
+		suite:           runner.SuitePath(home, id),
 		cases:           cases,
 		target:          orig.Target,
 		reproOf:         id,
