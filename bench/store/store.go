@@ -155,45 +155,74 @@ var (
 // id), it refuses with ErrIDTaken instead of merging two runs into one row.
 // Replacing a run on purpose is PutRunWithCases with replace set.
 func (s *Store) PutRun(ctx context.Context, r bench.Run) error {
+	if err := checkRun(r); err != nil {
+		return err
+	}
 	return s.inTx(ctx, func(tx bound) error {
-		if err := tx.d.lockRun(ctx, tx, r.ID); err != nil {
+		stored, found, err := lockStored(ctx, tx, r.ID)
+		if err != nil {
 			return err
 		}
-		if err := sameRun(ctx, tx, r); err != nil {
-			return err
+		if found {
+			if err := sameRun(stored, r); err != nil {
+				return err
+			}
 		}
 		return putRun(ctx, tx, r)
 	})
 }
 
-// sameRun reports ErrIDTaken when r.ID is stored for a different run.
-func sameRun(ctx context.Context, tx bound, r bench.Run) error {
+// storedRun is what lockStored reads of a stored run's header.
+type storedRun struct {
+	started  string // as stored ("" when NULL)
+	hostname string // "" when the host column is unreadable
+}
+
+// lockStored takes the run's write lock (lockRun) for the rest of tx, then
+// reads the run's stored header: found is false when id is not stored.
+func lockStored(ctx context.Context, tx bound, id string) (stored storedRun, found bool, err error) {
+	if err := tx.d.lockRun(ctx, tx, id); err != nil {
+		return stored, false, err
+	}
 	var started sql.NullString
 	var hostJ []byte
-	err := tx.QueryRowContext(ctx, "SELECT started, host FROM runs WHERE id = ?", r.ID).Scan(&started, &hostJ)
+	err = tx.QueryRowContext(ctx, "SELECT started, host FROM runs WHERE id = ?", id).Scan(&started, &hostJ)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+		return stored, false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("store run %s: %w", r.ID, err)
+		return stored, false, fmt.Errorf("store run %s: %w", id, err)
 	}
 	var host bench.HostFacts
 	_ = json.Unmarshal(hostJ, &host) // an unreadable host column only loses the host comparison
+	return storedRun{started: started.String, hostname: host.Hostname}, true, nil
+}
+
+// sameRun reports ErrIDTaken when the run stored under r.ID is a different run.
+func sameRun(stored storedRun, r bench.Run) error {
 	want, _ := fmtTime(r.Started).(string)
-	if started.String == want && host.Hostname == r.Host.Hostname {
+	if stored.started == want && stored.hostname == r.Host.Hostname {
 		return nil
 	}
 	return fmt.Errorf("%w: run id %s is already stored for a run started %s on host %q (this run: started %s on %q); "+
 		"start the run again for a fresh id, or pass --run-id with an unused id",
-		ErrIDTaken, r.ID, started.String, host.Hostname, want, r.Host.Hostname)
+		ErrIDTaken, r.ID, stored.started, stored.hostname, want, r.Host.Hostname)
 }
 
-func putRun(ctx context.Context, db execer, r bench.Run) error {
+// checkRun is what a run header must have to be stored.
+func checkRun(r bench.Run) error {
 	if strings.TrimSpace(r.ID) == "" {
 		return errors.New("run has no id")
 	}
 	if r.Started.IsZero() {
 		return fmt.Errorf("run %s has no start time", r.ID)
+	}
+	return nil
+}
+
+func putRun(ctx context.Context, db execer, r bench.Run) error {
+	if err := checkRun(r); err != nil {
+		return err
 	}
 	host, err := mustJSON(r.Host)
 	if err != nil {
@@ -248,23 +277,23 @@ func (s *Store) PutRunWithCases(ctx context.Context, r bench.Run, replace bool) 
 		return err
 	}
 	return s.inTx(ctx, func(tx bound) error {
-		if err := tx.d.lockRun(ctx, tx, r.ID); err != nil {
+		_, found, err := lockStored(ctx, tx, r.ID)
+		if err != nil {
 			return err
 		}
-		if !replace {
-			var n int
-			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", r.ID).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return fmt.Errorf("%w: %s (choose another --run id)", ErrExists, r.ID)
-			}
+		if found && !replace {
+			return fmt.Errorf("%w: %s (choose another --run id)", ErrExists, r.ID)
 		}
 		if err := putRun(ctx, tx, r); err != nil {
 			return err
 		}
+		// The header is stored and the run locked above: each case needs
+		// only its write.
 		for _, c := range r.Cases {
-			if err := putCase(ctx, tx, r.ID, c); err != nil {
+			if err := checkCase(r.ID, c); err != nil {
+				return err
+			}
+			if err := writeCase(ctx, tx, r.ID, c); err != nil {
 				return err
 			}
 		}
@@ -308,22 +337,35 @@ func nullFloat(p *float64) any {
 	return *p
 }
 
+// putCase stores one case of a stored run: checks that the case has an id
+// and its run is stored, then writes it.
 func putCase(ctx context.Context, tx bound, runID string, c bench.CaseResult) error {
+	if err := checkCase(runID, c); err != nil {
+		return err
+	}
+	// Writers of one run take turns (PostgreSQL: an advisory lock on the
+	// run id), so the case sequence numbers writeCase picks never race.
+	_, found, err := lockStored(ctx, tx, runID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("store case %s: %w: %s (store the run header with PutRun first)", c.ID, ErrNotFound, runID)
+	}
+	return writeCase(ctx, tx, runID, c)
+}
+
+func checkCase(runID string, c bench.CaseResult) error {
 	if strings.TrimSpace(c.ID) == "" {
 		return fmt.Errorf("run %s: case has no id", runID)
 	}
-	// Writers of one run take turns (PostgreSQL: an advisory lock on the
-	// run id), so the case sequence numbers below never race.
-	if err := tx.d.lockRun(ctx, tx, runID); err != nil {
-		return err
-	}
-	var n int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ?", runID).Scan(&n); err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("store case %s: %w: %s (store the run header with PutRun first)", c.ID, ErrNotFound, runID)
-	}
+	return nil
+}
+
+// writeCase writes case c of run runID, replacing an earlier version of it.
+// The caller has checked the case (checkCase) and holds the run's lock with
+// its header stored (lockStored).
+func writeCase(ctx context.Context, tx bound, runID string, c bench.CaseResult) error {
 	var seq int64
 	err := tx.QueryRowContext(ctx, "SELECT seq FROM cases WHERE run_id = ? AND case_id = ?", runID, c.ID).Scan(&seq)
 	switch {
