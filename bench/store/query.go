@@ -344,39 +344,38 @@ WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 	for i := range todo {
 		todo[i].c.Llama = append(todo[i].c.Llama, todo[i].r)
 	}
-	mq := `SELECT m.run_id, m.case_id, m.result_json FROM mamf m
-JOIN cases c ON c.run_id = m.run_id AND c.case_id = m.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.x(), mq, args, func(run, cs, j string) error {
-		c := index[key{run, cs}]
-		if c == nil {
-			return nil
-		}
-		var m mamf.Result
-		if err := json.Unmarshal([]byte(j), &m); err != nil {
-			return fmt.Errorf("run %s case %s: mamf result: %w", run, cs, err)
-		}
-		c.Mamf = &m
-		return nil
-	}); err != nil {
+	find := func(run, cs string) *bench.CaseResult { return index[key{run, cs}] }
+	if err := attachResults(ctx, s.x(), "mamf", "mamf result", where, args, find,
+		func(c *bench.CaseResult, m *mamf.Result) { c.Mamf = m }); err != nil {
 		return nil, err
 	}
-	bq := `SELECT b.run_id, b.case_id, b.result_json FROM bandwidth b
-JOIN cases c ON c.run_id = b.run_id AND c.case_id = b.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
-	if err := eachRow(ctx, s.x(), bq, args, func(run, cs, j string) error {
-		c := index[key{run, cs}]
-		if c == nil {
-			return nil
-		}
-		var b rbt.Result
-		if err := json.Unmarshal([]byte(j), &b); err != nil {
-			return fmt.Errorf("run %s case %s: bandwidth result: %w", run, cs, err)
-		}
-		c.Bandwidth = &b
-		return nil
-	}); err != nil {
+	if err := attachResults(ctx, s.x(), "bandwidth", "bandwidth result", where, args, find,
+		func(c *bench.CaseResult, b *rbt.Result) { c.Bandwidth = b }); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// attachResults decodes the result_json of table's rows (mamf, bandwidth)
+// that belong to the cases a loadCases WHERE selects, and hands each to set
+// with its case (find; rows of cases not found are skipped). what names the
+// result in a decoding error.
+func attachResults[T any](ctx context.Context, db execer, table, what, where string, args []any,
+	find func(run, cs string) *bench.CaseResult, set func(*bench.CaseResult, *T)) error {
+	q := `SELECT t.run_id, t.case_id, t.result_json FROM ` + table + ` t
+JOIN cases c ON c.run_id = t.run_id AND c.case_id = t.case_id JOIN runs r ON r.id = c.run_id WHERE ` + where
+	return eachRow(ctx, db, q, args, func(run, cs, j string) error {
+		c := find(run, cs)
+		if c == nil {
+			return nil
+		}
+		v := new(T)
+		if err := json.Unmarshal([]byte(j), v); err != nil {
+			return fmt.Errorf("run %s case %s: %s: %w", run, cs, what, err)
+		}
+		set(c, v)
+		return nil
+	})
 }
 
 func eachRow(ctx context.Context, db execer, q string, args []any, f func(run, cs, j string) error) error {
