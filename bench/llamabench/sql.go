@@ -174,6 +174,27 @@ func (p *sqlParser) expect(kind byte, text string) error {
 	return nil
 }
 
+// list parses a parenthesised list: "(", then item (which takes one item's
+// tokens) separated by "," up to the closing ")".
+func (p *sqlParser) list(item func() error) error {
+	if err := p.expect('p', "("); err != nil {
+		return err
+	}
+	for {
+		if err := item(); err != nil {
+			return err
+		}
+		t := p.take()
+		if t.kind == 'p' && t.text == "," {
+			continue
+		}
+		if t.kind == 'p' && t.text == ")" {
+			return nil
+		}
+		return p.fail(t, "',' or ')'")
+	}
+}
+
 // create parses CREATE TABLE [IF NOT EXISTS] llama_bench (col TYPE, ...);
 func (p *sqlParser) create() ([]string, error) {
 	for _, w := range []string{"CREATE", "TABLE"} {
@@ -191,27 +212,20 @@ func (p *sqlParser) create() ([]string, error) {
 	if t := p.take(); t.kind != 'i' {
 		return nil, p.fail(t, "a table name")
 	}
-	if err := p.expect('p', "("); err != nil {
-		return nil, err
-	}
 	var cols []string
-	for {
+	err := p.list(func() error {
 		t := p.take()
 		if t.kind != 'i' {
-			return nil, p.fail(t, "a column name")
+			return p.fail(t, "a column name")
 		}
 		cols = append(cols, t.text)
 		for p.peek().kind == 'i' { // type words
 			p.take()
 		}
-		t = p.take()
-		if t.kind == 'p' && t.text == "," {
-			continue
-		}
-		if t.kind == 'p' && t.text == ")" {
-			break
-		}
-		return nil, p.fail(t, "',' or ')'")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := p.expect('p', ";"); err != nil {
 		return nil, err
@@ -230,33 +244,23 @@ func (p *sqlParser) insert() ([]string, []*string, error) {
 	if t := p.take(); t.kind != 'i' {
 		return nil, nil, p.fail(t, "a table name")
 	}
-	if err := p.expect('p', "("); err != nil {
-		return nil, nil, err
-	}
 	var cols []string
-	for {
+	err := p.list(func() error {
 		t := p.take()
 		if t.kind != 'i' {
-			return nil, nil, p.fail(t, "a column name")
+			return p.fail(t, "a column name")
 		}
 		cols = append(cols, t.text)
-		t = p.take()
-		if t.kind == 'p' && t.text == "," {
-			continue
-		}
-		if t.kind == 'p' && t.text == ")" {
-			break
-		}
-		return nil, nil, p.fail(t, "',' or ')'")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := p.expect('i', "VALUES"); err != nil {
 		return nil, nil, err
 	}
-	if err := p.expect('p', "("); err != nil {
-		return nil, nil, err
-	}
 	var vals []*string
-	for {
+	err = p.list(func() error {
 		t := p.take()
 		switch {
 		case t.kind == 's':
@@ -268,16 +272,12 @@ func (p *sqlParser) insert() ([]string, []*string, error) {
 			s := t.text
 			vals = append(vals, &s)
 		default:
-			return nil, nil, p.fail(t, "a value")
+			return p.fail(t, "a value")
 		}
-		t = p.take()
-		if t.kind == 'p' && t.text == "," {
-			continue
-		}
-		if t.kind == 'p' && t.text == ")" {
-			break
-		}
-		return nil, nil, p.fail(t, "',' or ')'")
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := p.expect('p', ";"); err != nil {
 		return nil, nil, err
