@@ -44,18 +44,23 @@ func (k CaseKey) Test() string {
 
 // Label is the row label the report uses, with -b/-ub when not default.
 func (k CaseKey) Label() string {
-	l := RowLabel(k.Backend, k.FlashAttn)
+	return RowLabel(k.Backend, k.FlashAttn) + batchSuffix(k.NBatch, k.NUbatch)
+}
+
+// batchSuffix is a row label's " (-b N, -ub N)" naming the batch sizes that
+// are not llama-bench's defaults (2048, 512; 0 is unknown), or "".
+func batchSuffix(nBatch, nUbatch int) string {
 	var extra []string
-	if k.NBatch != 0 && k.NBatch != 2048 {
-		extra = append(extra, fmt.Sprintf("-b %d", k.NBatch))
+	if nBatch != 0 && nBatch != 2048 {
+		extra = append(extra, fmt.Sprintf("-b %d", nBatch))
 	}
-	if k.NUbatch != 0 && k.NUbatch != 512 {
-		extra = append(extra, fmt.Sprintf("-ub %d", k.NUbatch))
+	if nUbatch != 0 && nUbatch != 512 {
+		extra = append(extra, fmt.Sprintf("-ub %d", nUbatch))
 	}
-	if len(extra) > 0 {
-		l += " (" + strings.Join(extra, ", ") + ")"
+	if len(extra) == 0 {
+		return ""
 	}
-	return l
+	return " (" + strings.Join(extra, ", ") + ")"
 }
 
 // extraKeys are further llama-bench key properties (compare-llama-bench.py's

@@ -486,16 +486,7 @@ func labelRows(rows []Row) {
 	for i := range rows {
 		l := base[i]
 		if count[l] > 1 {
-			var extra []string
-			if rows[i].NBatch != 0 && rows[i].NBatch != 2048 {
-				extra = append(extra, fmt.Sprintf("-b %d", rows[i].NBatch))
-			}
-			if rows[i].NUbatch != 0 && rows[i].NUbatch != 512 {
-				extra = append(extra, fmt.Sprintf("-ub %d", rows[i].NUbatch))
-			}
-			if len(extra) > 0 {
-				l += " (" + strings.Join(extra, ", ") + ")"
-			}
+			l += batchSuffix(rows[i].NBatch, rows[i].NUbatch)
 		}
 		seen[l]++
 		if seen[l] > 1 {
