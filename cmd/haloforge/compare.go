@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/report"
 )
 
@@ -29,6 +31,26 @@ func parsePercent(s string) (float64, error) {
 		v /= 100
 	}
 	return v, nil
+}
+
+// compareRuns compares base with next and writes the comparison to w (JSON
+// with asJSON, else markdown). Regressions are an exitRegression error,
+// "N regression(s) beyond T % " followed by what.
+func compareRuns(w io.Writer, base, next bench.Run, o report.CompareOptions, asJSON bool, what string) error {
+	c := report.Compare(base, next, o)
+	var err error
+	if asJSON {
+		err = jsonOut(w, c)
+	} else {
+		err = c.Markdown(w)
+	}
+	if err != nil {
+		return err
+	}
+	if regs := c.Regressions(); len(regs) > 0 {
+		return &exitError{code: exitRegression, err: fmt.Errorf("%d regression(s) beyond %.1f %% %s", len(regs), o.Threshold*100, what)}
+	}
+	return nil
 }
 
 func newCompareCmd() *cobra.Command {
@@ -88,20 +110,8 @@ Examples:
 			if err != nil {
 				return fmt.Errorf("NEW: %w", err)
 			}
-			c := report.Compare(base, next, report.CompareOptions{Threshold: th, Alpha: alpha})
-			w := cmd.OutOrStdout()
-			if format == "json" {
-				err = jsonOut(w, c)
-			} else {
-				err = c.Markdown(w)
-			}
-			if err != nil {
-				return err
-			}
-			if regs := c.Regressions(); len(regs) > 0 {
-				return &exitError{code: exitRegression, err: fmt.Errorf("%d regression(s) beyond %.1f %% from %s to %s", len(regs), th*100, base.ID, next.ID)}
-			}
-			return nil
+			return compareRuns(cmd.OutOrStdout(), base, next, report.CompareOptions{Threshold: th, Alpha: alpha},
+				format == "json", fmt.Sprintf("from %s to %s", base.ID, next.ID))
 		},
 	}
 	db.register(cmd)

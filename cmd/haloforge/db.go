@@ -70,11 +70,7 @@ Prints: runs copied, updated and skipped, and the cases and llama-bench rows cop
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" {
-				h := home
-				if h == "" {
-					h = bench.Home()
-				}
-				from = bench.DBPath(h)
+				from = bench.DBPath(homeOr(home))
 			}
 			if to == "" {
 				to = os.Getenv(dbEnv)

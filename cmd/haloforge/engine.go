@@ -12,6 +12,8 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
+
+	"github.com/haloforge/haloforge/bench/runner"
 )
 
 // Where the Dagger engine is: the dagger CLI that dagger.Connect runs reads
@@ -90,16 +92,13 @@ func checkEngineContainer(name string, timeout time.Duration) error {
 	if strings.HasPrefix(os.Getenv("DOCKER_HOST"), "ssh://") {
 		return nil
 	}
-	c, err := client.New(client.FromEnv)
-	if err != nil {
-		return nil
-	}
-	defer func() { _ = c.Close() }()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if _, err := c.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return nil
+	c, err := runner.Connect(ctx)
+	if err != nil {
+		return nil // no client or no answer: left to the dagger CLI
 	}
+	defer func() { _ = c.Close() }()
 	res, err := c.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	switch {
 	case cerrdefs.IsNotFound(err):

@@ -74,11 +74,7 @@ Examples:
 			} else if has && !replace {
 				return fmt.Errorf("import: %w: %s (choose another --run id, or --replace)", store.ErrExists, run.ID)
 			}
-			home := db.home
-			if home == "" {
-				home = bench.Home()
-			}
-			dir := bench.RunDir(home, run.ID)
+			dir := bench.RunDir(homeOr(db.home), run.ID)
 			_, statErr := os.Stat(dir)
 			created := errors.Is(statErr, os.ErrNotExist)
 			for i := range run.Cases {

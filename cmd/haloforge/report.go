@@ -60,11 +60,7 @@ Examples:
 			}
 			defer func() { _ = s.Close() }()
 			ctx := context.Background()
-			id, err := s.Resolve(ctx, ref)
-			if err != nil {
-				return err
-			}
-			run, err := s.Run(ctx, id)
+			run, err := loadRun(ctx, s, ref)
 			if err != nil {
 				return err
 			}

@@ -129,13 +129,9 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 	if err != nil {
 		return err
 	}
-	c := report.Compare(base, newer, report.CompareOptions{Threshold: th, Alpha: 0.05})
 	_, _ = fmt.Fprintf(out, "\n## %s reproduced as %s\n\n", id, next.ID)
-	if err := c.Markdown(out); err != nil {
+	if err := compareRuns(out, base, newer, report.CompareOptions{Threshold: th, Alpha: 0.05}, false, "reproducing "+id); err != nil {
 		return err
-	}
-	if regs := c.Regressions(); len(regs) > 0 {
-		return &exitError{code: exitRegression, err: fmt.Errorf("%d regression(s) beyond %.1f %% reproducing %s", len(regs), th*100, id)}
 	}
 	return benchErr
 }

@@ -30,11 +30,16 @@ func (f *resultsFlags) register(cmd *cobra.Command) {
 const dbEnv = "HALOFORGE_DB"
 
 func (f *resultsFlags) path() string {
-	home := f.home
-	if home == "" {
-		home = bench.Home()
+	return resultsLocation(f.db, homeOr(f.home))
+}
+
+// homeOr is the haloforge data directory: a --home flag's value, else
+// bench.Home().
+func homeOr(flag string) string {
+	if flag != "" {
+		return flag
 	}
-	return resultsLocation(f.db, home)
+	return bench.Home()
 }
 
 // resultsLocation is where results go: --db, else $HALOFORGE_DB, else the
