@@ -11,7 +11,8 @@
 #   - dockerd running and answering (systemctl, service, or started directly)
 #
 # Idempotent. Run it, or source it to keep Go on PATH (scripts/smoke.sh and
-# scripts/test.sh source it). Needs root or sudo for the installs.
+# scripts/test.sh source it; they also use hf_smoke_image). Needs root or sudo
+# for the installs.
 set -euo pipefail
 
 hf_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -106,3 +107,15 @@ if ! docker info >/dev/null 2>&1; then
 	hf_log "warning: $(id -un) cannot reach the Docker socket: run as root, or sudo usermod -aG docker $(id -un) and log in again"
 fi
 hf_log "docker $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})' 2>/dev/null || echo reachable via sudo)"
+
+# hf_smoke_image: build bin/haloforge and the smoke runtime image (Debian sid
+# packages, no registry). Run from the repository root. debootstrap needs root:
+# the image is built as root (sudo, same HALOFORGE_HOME) when we are not.
+hf_smoke_image() {
+	go build -o bin/haloforge ./cmd/haloforge
+	if [ "$(id -u)" -ne 0 ]; then
+		sudo env HALOFORGE_HOME="$(bin/haloforge home)" bin/haloforge image smoke
+	else
+		bin/haloforge image smoke
+	fi
+}

@@ -12,11 +12,5 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup-host.sh
 . scripts/setup-host.sh
 
-go build -o bin/haloforge ./cmd/haloforge
-# debootstrap needs root: build the image as root when we are not.
-if [ "$(id -u)" -ne 0 ]; then
-	sudo env HALOFORGE_HOME="$(bin/haloforge home)" bin/haloforge image smoke >/dev/null
-else
-	bin/haloforge image smoke >/dev/null
-fi
+hf_smoke_image >/dev/null
 exec bin/haloforge bench --suite smoke "$@"

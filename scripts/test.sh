@@ -13,12 +13,7 @@ cd "$(dirname "$0")/.."
 
 export HALOFORGE_REQUIRE_DOCKER=1
 start=$(date +%s)
-go build -o bin/haloforge ./cmd/haloforge
-if [ "$(id -u)" -ne 0 ]; then
-	sudo env HALOFORGE_HOME="$(bin/haloforge home)" bin/haloforge image smoke
-else
-	bin/haloforge image smoke
-fi
+hf_smoke_image
 echo "test.sh: image ready after $(($(date +%s) - start))s" >&2
 # Fleet results: a throwaway PostgreSQL from Debian on 127.0.0.1 for the
 # store's PostgreSQL tests (2 runner processes x 50 runs, db migrate, reports
