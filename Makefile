@@ -92,7 +92,7 @@ test-pg: ## PostgreSQL results store: 2 runner processes x 50 runs, db migrate, 
 	dsn=$$(PG_TEST_DIR=$$parent scripts/pg-test-server.sh); \
 	rc=0; HALOFORGE_TEST_PG_DSN=$$dsn HALOFORGE_REQUIRE_PG=1 $(GO) test ./bench/store ./cmd/haloforge \
 		-run 'Postgres|PG|FleetDB|DBMigrate|Dollar|Dialect' -count=1 -v || rc=$$?; \
-	for d in $$parent/hf-pgtest.*; do scripts/pg-test-server.sh --stop $$d; done; rm -rf $$parent; exit $$rc
+	scripts/pg-test-server.sh --stop-all $$parent; exit $$rc
 
 fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (FUZZTIME=30s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzParseCacheKeys$$' -fuzztime $(or $(FUZZTIME),30s)

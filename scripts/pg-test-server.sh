@@ -15,6 +15,14 @@
 #
 # Environment: PG_TEST_DIR chooses the data directory's parent (default
 # $TMPDIR or /tmp).
+#
+# A throwaway parent, as scripts/test.sh and `make test-pg` do it:
+#   parent=$(mktemp -d); chmod 755 "$parent"    # postgres must traverse it
+#   dsn=$(PG_TEST_DIR=$parent scripts/pg-test-server.sh)
+#   ...
+#   scripts/pg-test-server.sh --stop-all "$parent"
+# --stop-all stops every cluster (hf-pgtest.*) under PARENT, going on past a
+# failed stop, then removes PARENT and all in it; it exits 1 if a stop failed.
 set -euo pipefail
 
 log() { echo "pg-test-server: $*" >&2; }
@@ -38,12 +46,28 @@ as_owner() {
 	fi
 }
 
+# stop_cluster DATADIR: stop the server and remove its data directory (kept
+# when the stop fails).
+stop_cluster() {
+	as_owner "$bindir/pg_ctl" -D "$1" -m fast -w stop >&2 && rm -rf "$1"
+}
+
 if [ "${1:-}" = "--stop" ]; then
 	bindir=$(find_bindir)
 	[ -n "${2:-}" ] || { log "usage: $0 --stop DATADIR"; exit 2; }
-	as_owner "$bindir/pg_ctl" -D "$2" -m fast -w stop >&2
-	rm -rf "$2"
+	stop_cluster "$2"
 	exit 0
+fi
+
+if [ "${1:-}" = "--stop-all" ]; then
+	bindir=$(find_bindir)
+	[ -n "${2:-}" ] || { log "usage: $0 --stop-all PARENT"; exit 2; }
+	rc=0
+	for d in "$2"/hf-pgtest.*; do
+		if [ -d "$d" ]; then stop_cluster "$d" || rc=1; fi
+	done
+	rm -rf "$2"
+	exit "$rc"
 fi
 
 bindir=$(find_bindir)

@@ -20,13 +20,7 @@ echo "test.sh: image ready after $(($(date +%s) - start))s" >&2
 # from PostgreSQL); HALOFORGE_REQUIRE_PG=1 so they cannot skip.
 pg_parent=$(mktemp -d)
 chmod 755 "$pg_parent"
-pg_stop() {
-	local d
-	for d in "$pg_parent"/hf-pgtest.*; do
-		if [ -d "$d" ]; then scripts/pg-test-server.sh --stop "$d" || true; fi
-	done
-	rm -rf "$pg_parent"
-}
+pg_stop() { scripts/pg-test-server.sh --stop-all "$pg_parent" || true; }
 trap pg_stop EXIT
 HALOFORGE_TEST_PG_DSN=$(PG_TEST_DIR=$pg_parent scripts/pg-test-server.sh)
 export HALOFORGE_TEST_PG_DSN HALOFORGE_REQUIRE_PG=1
