@@ -28,7 +28,10 @@ id "$user" >/dev/null 2>&1 || { echo "setup-runner: no such user '$user' (pass -
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 echo "== Docker, Go and build tools (scripts/setup-host.sh)"
-"$root/scripts/setup-host.sh"
+# Sourced, not run: the Go it finds or installs (PATH, GOTOOLCHAIN) must stay
+# exported for the go build below.
+# shellcheck source=scripts/setup-host.sh
+. "$root/scripts/setup-host.sh"
 
 echo "== groups: $user joins docker, video and render"
 for g in docker video render; do
