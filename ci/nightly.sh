@@ -89,18 +89,19 @@ run_step() {
       log "smoke profile: building the Debian-package runtime image"
       "$hf" image smoke
     else
-      # What this runner's plan is (keys for other runners' --cached-from) and
-      # what the shared cache already holds of it.
-      "$hf" plan --target "$target" --keys >"$out/plan.keys"
-      if [[ -n ${HALOFORGE_CACHED_FROM:-} ]]; then
-        "$hf" plan --target "$target" --cached-from "$HALOFORGE_CACHED_FROM" | tee "$out/plan-cache.txt"
-      fi
       # Tonight's pin overrides move the recipes of this checkout (and its
-      # lock) before the build; the run records the lock it used.
+      # lock) first; the run records the lock it used.
       local p
       for p in ${HALOFORGE_PINS:-}; do
-        "$hf" lock --update --yes --recipes recipes --ref "$p"
+        "$hf" lock --update --yes --recipes recipes --lock stack.lock --ref "$p"
       done
+      # What this runner's plan is (keys for other runners' --cached-from) and
+      # what the shared cache already holds of it: the same recipes and lock
+      # as the build below, after the overrides.
+      "$hf" plan --target "$target" --recipes recipes --lock stack.lock --keys >"$out/plan.keys"
+      if [[ -n ${HALOFORGE_CACHED_FROM:-} ]]; then
+        "$hf" plan --target "$target" --recipes recipes --lock stack.lock --cached-from "$HALOFORGE_CACHED_FROM" | tee "$out/plan-cache.txt"
+      fi
       log "building the stack for $target (engine: ${HALOFORGE_ENGINE:-${_EXPERIMENTAL_DAGGER_RUNNER_HOST:-local}})"
       "$hf" build --target "$target" --recipes recipes --lock stack.lock
     fi

@@ -79,3 +79,76 @@ func TestNightlySmokeProfile(t *testing.T) {
 	}
 	t.Logf("second night:\n%s", log)
 }
+
+// TestNightlyPlanKeysFollowPins runs the full profile's build step in a copy
+// of the checkout with a pin override and no reachable engine: the build
+// itself fails, but plan.keys and plan-cache.txt, written first, must already
+// describe the recipes and lock that build uses, after the override.
+func TestNightlyPlanKeysFollowPins(t *testing.T) {
+	root := t.TempDir()
+	if err := os.CopyFS(filepath.Join(root, "recipes", "components"), os.DirFS("../recipes/components")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ from, to string }{
+		{"../recipes/base.yaml", "recipes/base.yaml"},
+		{"../stack.lock", "stack.lock"},
+		{"nightly.sh", "ci/nightly.sh"},
+	} {
+		b, err := os.ReadFile(f.from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, f.to)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f.to), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hf := filepath.Join(root, "bin", "haloforge")
+	if b, err := exec.Command("go", "build", "-o", hf, "../cmd/haloforge").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	haloforge := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(hf, args...)
+		cmd.Dir = root
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("haloforge %v: %v", args, err)
+		}
+		return string(b)
+	}
+	src := []string{"--target", "gfx1151", "--recipes", "recipes", "--lock", "stack.lock"}
+	before := haloforge(append([]string{"plan", "--keys"}, src...)...)
+	cached := filepath.Join(root, "before.keys")
+	if err := os.WriteFile(cached, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out := filepath.Join(root, "out")
+	const commit = "0123456789abcdef0123456789abcdef01234567" // exact: no ls-remote
+	cmd := exec.Command("bash", filepath.Join(root, "ci", "nightly.sh"), "build")
+	cmd.Env = append(os.Environ(), "HALOFORGE_PROFILE=full", "HALOFORGE_TARGET=gfx1151", "HALOFORGE_OUT="+out,
+		"HALOFORGE_PINS=llama.cpp="+commit, "HALOFORGE_CACHED_FROM="+cached,
+		"HALOFORGE_ENGINE=tcp://127.0.0.1:1", "GITHUB_STEP_SUMMARY=")
+	log, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("build step succeeded without an engine:\n%s", log)
+	}
+	if !strings.Contains(string(log), "does not answer") {
+		t.Fatalf("build step did not get as far as the engine:\n%s", log)
+	}
+
+	after := haloforge(append([]string{"plan", "--keys"}, src...)...)
+	if after == before || !strings.Contains(haloforge(append([]string{"plan"}, src...)...), commit) {
+		t.Fatalf("HALOFORGE_PINS did not move llama.cpp to %s in the checkout:\n%s", commit, log)
+	}
+	if got, _ := os.ReadFile(filepath.Join(out, "plan.keys")); string(got) != after {
+		t.Errorf("plan.keys is not the plan of the recipes and lock the build uses:\n%s\nwant:\n%s", got, after)
+	}
+	want := haloforge(append([]string{"plan", "--cached-from", cached}, src...)...)
+	if got, _ := os.ReadFile(filepath.Join(out, "plan-cache.txt")); string(got) != want {
+		t.Errorf("plan-cache.txt is not the plan of the recipes and lock the build uses:\n%s\nwant:\n%s", got, want)
+	}
+}
