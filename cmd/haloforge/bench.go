@@ -23,6 +23,7 @@ import (
 	"github.com/haloforge/haloforge/bench/runner"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/images/runtime"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBenchCmd()) }
@@ -41,7 +42,10 @@ type benchOpts struct {
 	// cases, when set, are run instead of the suite's expansion (reproduce).
 	cases   []suite.Case
 	reproOf string
-	runID   string
+	// lock, when set, is the stack the run's images belong to (reproduce:
+	// the original run's lock); else the lock in effect here.
+	lock  *recipes.Lock
+	runID string
 	// onRun, when set, receives the finished run (reproduce compares it).
 	onRun func(*bench.Run)
 }
@@ -263,7 +267,7 @@ func runBench(cmd *cobra.Command, o benchOpts) error {
 			Models:  modelInfo,
 			ReproOf: o.reproOf,
 		}
-		stack, lock, lockBytes, perr := stackProvenance(o.target, s.Profile)
+		stack, lock, lockBytes, perr := stackProvenance(o.target, s.Profile, o.lock)
 		if perr != nil {
 			return fmt.Errorf("recording the stack's provenance: %w", perr)
 		}

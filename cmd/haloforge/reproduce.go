@@ -91,7 +91,8 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 	if orig.Finished.IsZero() {
 		return fmt.Errorf("run %s did not finish: finish it with haloforge bench --resume %s before reproducing it", id, id)
 	}
-	if err := checkPlan(out, home, orig, o.planChanged); err != nil {
+	lock, err := checkPlan(out, home, orig, o.planChanged)
+	if err != nil {
 		return err
 	}
 
@@ -101,6 +102,7 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 		cases:           cases,
 		target:          orig.Target,
 		reproOf:         id,
+		lock:            lock,
 		plain:           o.plain,
 		noBuild:         o.noBuild,
 		containerPrefix: "haloforge-",
@@ -137,30 +139,31 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 }
 
 // checkPlan rebuilds the plan from the run's own lock and compares it with
-// the plan the run recorded.
-func checkPlan(out io.Writer, home string, run bench.Run, allowChange bool) error {
+// the plan the run recorded; it returns that lock, which the reproduction
+// records as its own.
+func checkPlan(out io.Writer, home string, run bench.Run, allowChange bool) (*recipes.Lock, error) {
 	if run.Stack == nil {
-		return fmt.Errorf("run %s recorded no build plan (imported, or made by an older haloforge): it cannot be reproduced exactly", run.ID)
+		return nil, fmt.Errorf("run %s recorded no build plan (imported, or made by an older haloforge): it cannot be reproduced exactly", run.ID)
 	}
 	lock, err := runLock(home, run.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if lock.Digest() != run.LockDigest {
-		return fmt.Errorf("run %s: %s has digest %s but the run recorded %s: the run directory was modified", run.ID, stackFile, lock.Digest(), run.LockDigest)
+		return nil, fmt.Errorf("run %s: %s has digest %s but the run recorded %s: the run directory was modified", run.ID, stackFile, lock.Digest(), run.LockDigest)
 	}
 	set, err := recipes.Default()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	info, err := planInfo(set, lock, run.Target, run.Stack.Profile)
 	if err != nil {
-		return fmt.Errorf("run %s: this haloforge's recipes cannot use the run's lock (%w); check out haloforge %s to reproduce it", run.ID, err, run.Stack.Haloforge)
+		return nil, fmt.Errorf("run %s: this haloforge's recipes cannot use the run's lock (%w); check out haloforge %s to reproduce it", run.ID, err, run.Stack.Haloforge)
 	}
 	_, _ = fmt.Fprintf(out, "lock   %s (from %s)\n", lock.Digest(), filepath.Join(bench.RunDir(home, run.ID), stackFile))
 	if info.PlanDigest == run.Stack.PlanDigest {
 		_, _ = fmt.Fprintf(out, "plan   same as the run: %s, %d steps (profile %q, target %s)\n", info.PlanDigest, len(info.Steps), info.Profile, run.Target)
-		return nil
+		return lock, nil
 	}
 	_, _ = fmt.Fprintf(out, "plan   DIFFERS from the run: %s now, %s then\n", info.PlanDigest, run.Stack.PlanDigest)
 	for _, s := range info.Steps {
@@ -174,9 +177,9 @@ func checkPlan(out io.Writer, home string, run bench.Run, allowChange bool) erro
 		}
 	}
 	if allowChange {
-		return nil
+		return lock, nil
 	}
-	return fmt.Errorf("the recipes changed since run %s (made by haloforge %s): check out that version to rebuild the same stack, or pass --allow-plan-change", run.ID, run.Stack.Haloforge)
+	return nil, fmt.Errorf("the recipes changed since run %s (made by haloforge %s): check out that version to rebuild the same stack, or pass --allow-plan-change", run.ID, run.Stack.Haloforge)
 }
 
 // imageDrift reports image labels (package versions, component commits)

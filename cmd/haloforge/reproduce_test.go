@@ -11,6 +11,7 @@ import (
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/internal/dockertest"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 // miniSmoke is a one-case suite on the smoke profile's image: enough to
@@ -63,7 +64,25 @@ func TestReproduceSmokeRun(t *testing.T) {
 		t.Fatalf("run directory lacks its lock: %v", err)
 	}
 
-	out, err := haloforge(bin, home, "reproduce", origID, "--plain", "--threshold", "1000%").CombinedOutput()
+	// Reproduce from a directory whose stack.lock has moved on (llama.cpp
+	// pinned elsewhere): the reproduction must record the run's own lock,
+	// not the one in effect where it is started.
+	repoLock, err := recipes.LoadLock("../../stack.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	llama, ok := repoLock.Component("llama.cpp")
+	if !ok {
+		t.Fatal("stack.lock has no llama.cpp")
+	}
+	moved := bytes.ReplaceAll(repoLock.Marshal(), []byte(llama.Commit), []byte(strings.Repeat("0", 40)))
+	elsewhere := t.TempDir()
+	if err := os.WriteFile(filepath.Join(elsewhere, stackFile), moved, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	repro := haloforge(bin, home, "reproduce", origID, "--plain", "--threshold", "1000%")
+	repro.Dir = elsewhere
+	out, err := repro.CombinedOutput()
 	if err != nil {
 		t.Fatalf("reproduce: %v\n%s", err, out)
 	}

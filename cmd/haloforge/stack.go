@@ -14,19 +14,20 @@ import (
 // stackFile is the copy of the lock kept in every run directory.
 const stackFile = "stack.lock"
 
-// stackProvenance makes the build plan a suite's images belong to, from the
-// lock in effect: stack.lock here or in a parent directory, else the lock
-// the built-in recipes imply. It returns the plan's provenance and the exact
-// lock bytes to keep with the run.
-func stackProvenance(target, profile string) (bench.StackInfo, *recipes.Lock, []byte, error) {
+// stackProvenance makes the build plan a suite's images belong to, from lock
+// or, when lock is nil, from the lock in effect: stack.lock here or in a
+// parent directory, else the lock the built-in recipes imply. It returns the
+// plan's provenance and the exact lock bytes to keep with the run.
+func stackProvenance(target, profile string, lock *recipes.Lock) (bench.StackInfo, *recipes.Lock, []byte, error) {
 	set, err := recipes.Default()
 	if err != nil {
 		return bench.StackInfo{}, nil, nil, err
 	}
-	// The notice about a derived lock is for plan and build, not here.
-	lock, err := (&planFlags{}).loadLock(set, io.Discard)
-	if err != nil {
-		return bench.StackInfo{}, nil, nil, err
+	if lock == nil {
+		// The notice about a derived lock is for plan and build, not here.
+		if lock, err = (&planFlags{}).loadLock(set, io.Discard); err != nil {
+			return bench.StackInfo{}, nil, nil, err
+		}
 	}
 	info, err := planInfo(set, lock, target, profile)
 	if err != nil {
