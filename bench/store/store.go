@@ -198,15 +198,27 @@ func lockStored(ctx context.Context, tx bound, id string) (stored storedRun, fou
 	return storedRun{started: started.String, hostname: host.Hostname}, true, nil
 }
 
+// identity is what tells two runs under one id apart: their start time (as
+// stored) and host name.
+func identity(r bench.Run) storedRun {
+	started, _ := fmtTime(r.Started).(string)
+	return storedRun{started: started, hostname: r.Host.Hostname}
+}
+
+// SameRun reports whether a and b are the same run (same start time and
+// host), e.g. a stored copy and its source, as opposed to two runs that
+// happen to share an id.
+func SameRun(a, b bench.Run) bool { return identity(a) == identity(b) }
+
 // sameRun reports ErrIDTaken when the run stored under r.ID is a different run.
 func sameRun(stored storedRun, r bench.Run) error {
-	want, _ := fmtTime(r.Started).(string)
-	if stored.started == want && stored.hostname == r.Host.Hostname {
+	this := identity(r)
+	if stored == this {
 		return nil
 	}
 	return fmt.Errorf("%w: run id %s is already stored for a run started %s on host %q (this run: started %s on %q); "+
 		"start the run again for a fresh id, or pass --run-id with an unused id",
-		ErrIDTaken, r.ID, stored.started, stored.hostname, want, r.Host.Hostname)
+		ErrIDTaken, r.ID, stored.started, stored.hostname, this.started, this.hostname)
 }
 
 // checkRun is what a run header must have to be stored.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -39,6 +41,9 @@ Examples:
 // migrateCounts is what db migrate did.
 type migrateCounts struct {
 	Runs, Skipped, Updated, Cases, LlamaRows int
+	// Clashes are runs not copied because the destination holds another
+	// run (other start time or host) under the same id.
+	Clashes []string
 }
 
 func newDBMigrateCmd() *cobra.Command {
@@ -66,7 +71,9 @@ Examples:
   haloforge db migrate --to "$HALOFORGE_DB" --dry-run     # count what would be copied
   HALOFORGE_DB=postgres://... haloforge history            # then read the fleet's runs
 
-Prints: runs copied, updated and skipped, and the cases and llama-bench rows copied.`,
+Prints: runs copied, updated and skipped, and the cases and llama-bench rows copied.
+A run whose id the destination holds for another run (other start time or
+host) is never copied over it: it is named, and migrate exits non-zero.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" {
@@ -135,6 +142,11 @@ func migrateRuns(ctx context.Context, src, dst store.Results, dryRun bool, log i
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			return n, fmt.Errorf("look up run %s in %s: %w", id, dst.Path(), err)
+		case !store.SameRun(have, run):
+			_, _ = fmt.Fprintf(log, "haloforge db migrate: run %s not copied: %s holds another run under that id (started %s on %q; this one started %s on %q)\n",
+				id, dst.Path(), have.Started.UTC().Format(time.RFC3339), have.Host.Hostname, run.Started.UTC().Format(time.RFC3339), run.Host.Hostname)
+			n.Clashes = append(n.Clashes, id)
+			continue
 		case len(have.Cases) >= len(run.Cases) && have.Finished.Equal(run.Finished):
 			n.Skipped++
 			continue
@@ -162,6 +174,10 @@ func migrateRuns(ctx context.Context, src, dst store.Results, dryRun bool, log i
 		if done := len(list) - i; done%50 == 0 {
 			_, _ = fmt.Fprintf(log, "haloforge db migrate: %d/%d runs\n", done, len(list))
 		}
+	}
+	if len(n.Clashes) > 0 {
+		return n, fmt.Errorf("%d run(s) not copied because %s holds other runs under their ids: %s; they stay in %s (read them with --db %s)",
+			len(n.Clashes), dst.Path(), strings.Join(n.Clashes, ", "), src.Path(), src.Path())
 	}
 	return n, nil
 }

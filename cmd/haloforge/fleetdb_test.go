@@ -74,6 +74,21 @@ func TestFleetDBMigrateAndRead(t *testing.T) {
 		t.Errorf("after a second migrate PostgreSQL holds %v, want %v (nothing copied twice)", got, want)
 	}
 
+	// Another box's history holds a different run under the id "base": it
+	// is reported and not copied, and PostgreSQL's "base" stays as it was.
+	other := t.TempDir()
+	if _, err := runResultsCLI(t, "import", "--home", other, "--run", "base", "--backend", "cpu", filepath.Join(testfix.Dir(), "bench-d512.json")); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runResultsCLI(t, "db", "migrate", "--from", filepath.Join(other, "results.db"), "--to", dsn)
+	t.Logf("clashing migrate: %s (%v)", strings.TrimSpace(out), err)
+	if err == nil || !strings.Contains(err.Error(), "1 run(s) not copied") || !strings.Contains(err.Error(), "base") {
+		t.Errorf("a clashing run id: err = %v", err)
+	}
+	if got := tableCounts(t, dsn); got != want {
+		t.Errorf("after a clashing migrate PostgreSQL holds %v, want %v (its run was overwritten)", got, want)
+	}
+
 	reads := [][]string{
 		{"report", "base"},
 		{"report", "latest", "--format", "json"},
