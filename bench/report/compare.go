@@ -188,7 +188,7 @@ func entries(run bench.Run) []*entry {
 		for i := range c.Llama {
 			r := c.Llama[i]
 			e := &entry{
-				key: CaseKey{Model: model, Backend: normBackend(backendOf(c, &r)), FlashAttn: recordFA(r),
+				key: CaseKey{Model: model, Backend: normBackend(backendOf(c, &r)), FlashAttn: r.FlashAttn,
 					NBatch: r.NBatch, NUbatch: r.NUbatch, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth},
 				side: Side{Run: run.ID, Case: c.ID, Status: bench.StatusOK,
 					Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}, extra: map[string]string{}},

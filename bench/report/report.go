@@ -296,27 +296,6 @@ func modelName(c bench.CaseResult) string {
 	return "unknown model"
 }
 
-func recordFA(r llamabench.Record) int {
-	if v, ok := r.Fields["flash_attn"]; ok {
-		switch x := v.(type) {
-		case bool:
-			if x {
-				return 1
-			}
-			return 0
-		case string:
-			switch x {
-			case "1", "true", "on":
-				return 1
-			case "0", "false", "off":
-				return 0
-			}
-			return -1
-		}
-	}
-	return r.FlashAttn
-}
-
 func backendOf(c bench.CaseResult, r *llamabench.Record) string {
 	if c.Backend != "" {
 		return c.Backend
@@ -397,7 +376,7 @@ func Build(run bench.Run, t Target) Report {
 		gi := map[rowKey]*grp{}
 		for i := range c.Llama {
 			r := c.Llama[i]
-			key := rowKey{backend: backendOf(c, &r), fa: recordFA(r), nb: r.NBatch, nub: r.NUbatch, modelFile: r.ModelFile}
+			key := rowKey{backend: backendOf(c, &r), fa: r.FlashAttn, nb: r.NBatch, nub: r.NUbatch, modelFile: r.ModelFile}
 			g := gi[key]
 			if g == nil {
 				g = &grp{key: key}
