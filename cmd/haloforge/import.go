@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/ingest"
+	"github.com/haloforge/haloforge/bench/runner"
 	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/internal/atomicfile"
 )
@@ -94,11 +94,7 @@ Examples:
 				}
 				return fmt.Errorf("import: %w (nothing was stored)", err)
 			}
-			header := run
-			header.Cases = nil
-			if b, err := json.MarshalIndent(header, "", "  "); err == nil {
-				_ = writeAtomic(filepath.Join(dir, "run.json"), b)
-			}
+			_ = (&runner.RunDir{Path: dir}).WriteHeader(run) // the store has the run; this copy is for the raw files' reader
 			n := 0
 			for _, c := range run.Cases {
 				n += len(c.Llama)
