@@ -11,14 +11,17 @@ import (
 	"time"
 
 	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/images/runtime"
 )
 
-// testImage is an image with Debian sid's llama.cpp-tools (llama-bench).
+// testImage is an image with Debian sid's llama.cpp-tools (llama-bench): the
+// smoke runtime image that scripts/test.sh builds, unless HALOFORGE_TEST_IMAGE
+// names another.
 func testImage() string {
 	if s := os.Getenv("HALOFORGE_TEST_IMAGE"); s != "" {
 		return s
 	}
-	return "hf-parsers-sid:llama"
+	return runtime.SmokeRef
 }
 
 // needDocker skips (or, with HALOFORGE_REQUIRE_DOCKER=1, fails) when the
@@ -40,7 +43,7 @@ func needDocker(t *testing.T, image string) {
 		skip("docker daemon not reachable: " + strings.TrimSpace(string(out)))
 	}
 	if out, err := exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", image).CombinedOutput(); err != nil {
-		skip("image " + image + " not present (set HALOFORGE_TEST_IMAGE to an image with Debian sid's llama.cpp-tools): " + strings.TrimSpace(string(out)))
+		skip("image " + image + " not present (build it with `haloforge image smoke`, or set HALOFORGE_TEST_IMAGE to an image with Debian sid's llama.cpp-tools): " + strings.TrimSpace(string(out)))
 	}
 }
 
@@ -74,7 +77,7 @@ func TestLlamaBenchLoadsTinyModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none",
 				"--name", fmt.Sprintf("hf-parsers-test-%s-%d-%d", strings.ToLower(typ.String()), os.Getpid(), time.Now().UnixNano()),

@@ -65,7 +65,7 @@ func TestCasesReal(t *testing.T) {
 	}
 	y := `
 name: itest
-defaults: {timeout: 3m, repetitions: 1}
+defaults: {timeout: 15m, repetitions: 1}
 backends:
   cpu: {image: ` + runtime.SmokeRef + `}
   vulkan: {image: ` + runtime.SmokeRef + `}

@@ -209,7 +209,7 @@ func TestRPCWorkerOverTLS(t *testing.T) {
 	tiny := dockertest.TinyModel(t)
 	y := `
 name: rpc-tls
-defaults: {timeout: 3m, repetitions: 1, threads: 1}
+defaults: {timeout: 15m, repetitions: 1, threads: 1}
 hosts:
   box2:
     docker: "` + ep + `"

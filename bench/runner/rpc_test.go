@@ -82,7 +82,7 @@ func (p *killingProgress) CaseStart(c suite.Case) {
 	go func() {
 		defer close(p.done)
 		ctx := context.Background()
-		deadline := time.Now().Add(2 * time.Minute)
+		deadline := time.Now().Add(10 * time.Minute)
 		for time.Now().Before(deadline) {
 			list, err := p.dc.ContainerList(ctx, client.ContainerListOptions{Filters: make(client.Filters).Add("label", LabelCase+"="+c.ID)})
 			if err == nil {
@@ -138,7 +138,7 @@ func TestRPCSuiteReal(t *testing.T) {
 	y := `
 name: rpc-itest
 # one thread everywhere: ggml's CPU threads spin, and CI boxes are small and shared
-defaults: {timeout: 3m, repetitions: 1, threads: 1}
+defaults: {timeout: 15m, repetitions: 1, threads: 1}
 hosts:
   w1: {docker: "` + endpoint + `"}
   w2: {docker: "` + sshEP + `"}
@@ -337,7 +337,7 @@ func TestRPCInterrupt(t *testing.T) {
 	tiny := dockertest.TinyModel(t)
 	y := `
 name: rpc-interrupt
-defaults: {timeout: 3m, repetitions: 1}
+defaults: {timeout: 15m, repetitions: 1}
 hosts:
   local: {docker: "` + dc.DaemonHost() + `"}
 backends:

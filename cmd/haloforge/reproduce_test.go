@@ -18,7 +18,7 @@ import (
 // prove reproduce end to end in seconds.
 const miniSmoke = `name: mini-smoke
 profile: smoke
-defaults: {timeout: 3m, repetitions: 2}
+defaults: {timeout: 15m, repetitions: 2}
 backends:
   cpu: {image: haloforge/runtime-smoke:sid}
 models:
