@@ -22,7 +22,7 @@ lint: vet ## gofmt check, go vet, golangci-lint v2
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	golangci-lint run ./...
 
-# --- recipes, lock and plan (helper "recipes") ---
+# --- recipes, lock and plan ---
 .PHONY: plan lock lock-check fuzz-recipes
 plan: ## print the build plan for gfx1151 (TARGET=gfx1100 for another GPU)
 	$(GO) run ./cmd/haloforge plan --recipes recipes --target $(or $(TARGET),gfx1151)
@@ -37,7 +37,7 @@ fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
 
-# --- parsers helper: fuzzing, tiny models, doctor ---
+# --- parsers: fuzzing, tiny models, doctor ---
 .PHONY: fuzz-parsers tiny-models doctor
 fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)
 	@for spec in llamabench:FuzzParseJSON llamabench:FuzzParseMD llamabench:FuzzParseCSV llamabench:FuzzParseSQL \
@@ -53,7 +53,7 @@ tiny-models: build ## write tiny F16/Q8_0/Q4_0 llama models into bin/models/
 doctor: build ## check this host (GPU, devices, kernel, firmware, Docker)
 	$(BIN) doctor
 
-# --- bench: main job and test command (helper "runner") ---
+# --- bench: main job and test command ---
 .PHONY: smoke test smoke-image
 smoke: ## the main job: set up the host, build, run the smoke suite, print the table
 	scripts/smoke.sh
@@ -64,7 +64,7 @@ test: ## the test command (CI): set up the host, smoke image, go vet, every test
 smoke-image: build ## build (or confirm) the smoke runtime image haloforge/runtime-smoke:sid
 	$(BIN) image smoke
 
-# --- results: store, reports, compare, history (helper "results") ---
+# --- results: store, reports, compare, history ---
 .PHONY: test-browser bench-report fuzz-results
 test-browser: ## open the HTML report in headless Chromium and check the plots render (apt-get install chromium)
 	HALOFORGE_REQUIRE_BROWSER=1 $(GO) test ./bench/report -run '^TestHTMLInBrowser$$' -v
@@ -76,7 +76,7 @@ fuzz-results: ## fuzz import detection and llama-bench argv reading (FUZZTIME=30
 	$(GO) test ./bench/ingest -run '^$$' -fuzz '^FuzzCase$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./bench/report -run '^$$' -fuzz '^FuzzArgsConfig$$' -fuzztime $(or $(FUZZTIME),30s)
 
-# --- RPC suites across hosts (helper "rpc") ---
+# --- RPC suites across hosts ---
 .PHONY: test-rpc fuzz-rpc
 test-rpc: smoke-image ## llama.cpp RPC cases for real: two ggml-rpc-server workers + llama-bench --rpc, a killed worker, TLS and ssh endpoints
 	HALOFORGE_REQUIRE_DOCKER=1 $(GO) test ./bench/runner -run 'RPC|TLS' -v -count=1
@@ -85,7 +85,7 @@ test-rpc: smoke-image ## llama.cpp RPC cases for real: two ggml-rpc-server worke
 fuzz-rpc: ## fuzz suite files with hosts and rpc workers (FUZZTIME=30s)
 	$(GO) test ./bench/suite -run '^$$' -fuzz '^FuzzParseRPC$$' -fuzztime $(or $(FUZZTIME),30s)
 
-# --- fleet results on PostgreSQL, shared build engine (helper "fleetdb") ---
+# --- fleet results on PostgreSQL, shared build engine ---
 .PHONY: test-pg fuzz-fleet
 test-pg: ## PostgreSQL results store: 2 runner processes x 50 runs, db migrate, reports equal to SQLite (throwaway server)
 	@set -e; parent=$$(mktemp -d); chmod 755 $$parent; \
@@ -98,7 +98,7 @@ fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (F
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzParseCacheKeys$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./bench/store -run '^$$' -fuzz '^FuzzDollarRebind$$' -fuzztime $(or $(FUZZTIME),30s)
 
-# --- Dagger module and images (helper "dagger") ---
+# --- Dagger module and images ---
 .PHONY: module-vet module-tidy module-develop fuzz-images stack smoke-stack
 module-vet: module-develop ## vet the Dagger module (pipeline/ is its own Go module; its generated client needs `dagger develop`)
 	cd pipeline && $(GO) vet ./...

@@ -39,7 +39,7 @@ func (t Target) PeakGBs() float64 {
 	return float64(t.MemoryBusBits) / 8 * float64(t.MemoryMTs) / 1000
 }
 
-// targets is the table. Sources: AMD product pages and the design brief
+// targets is the table. Sources: AMD product pages and the Strix Halo reference post
 // (gfx1151: 40 CU x 512 x 2.9 GHz = 59.4 TFLOPS, 256-bit LPDDR5X-8000 = 256 GB/s).
 var targets = []Target{
 	{Name: "gfx1151", Product: "Radeon 8060S (Ryzen AI Max+ 395, Strix Halo)", Arch: "RDNA 3.5", GFXVersion: "11.5.1",

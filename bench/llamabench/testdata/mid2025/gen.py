@@ -12,7 +12,7 @@ printer code as today) with the mid-2025 field list and types:
     (no n_cpu_moe, devices, load_mode, no_host, fit_*);
   - test::get_field_type of that time: flash_attn, use_mmap, embeddings,
     cpu_strict and no_kv_offload are BOOL (JSON true/false, CSV/SQL "0"/"1").
-The run is the design brief's Strix Halo HIP row (Llama-2-7B Q4_0, -ngl 99
+The run is the Strix Halo reference HIP row (Llama-2-7B Q4_0, -ngl 99
 -fa 1 -mmp 0): pp512 349.0 t/s, tg128 48.7 t/s. Samples are invented but the
 derived avg/stddev values are computed exactly as llama-bench does.
 """
