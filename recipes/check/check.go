@@ -546,6 +546,8 @@ func (c *checker) checkDefine(d Define, st stepAt) {
 			at = fmt.Sprintf(" (read at %s:%d)", ref.File, ref.Line)
 		}
 		fix = "closest match is " + near + at + "; rename -D" + d.Name + " to -D" + near + " or remove it"
+	} else if same := samePrefix(d.Name, c.cmake.Names()); len(same) > 0 && len(same) <= 8 {
+		fix = "remove -D" + d.Name + " or use one of the names the CMake files know with its prefix: " + strings.Join(same, ", ")
 	}
 	c.add(Error, "option", line, fix,
 		"variant %s: -D%s is not declared at the pin (no option(), cmake_dependent_option(), set(... CACHE ...) or read of it in %d CMake files)",
@@ -592,28 +594,41 @@ func (c *checker) checkTarget() {
 	case len(with) > 0:
 		c.pass("%s listed in %s", c.target, strings.Join(with, ", "))
 	default:
-		c.add(Error, "target", usesTarget, "pin a commit whose target lists include "+c.target+", or do not build this component for it",
+		c.add(Error, "target", c.lineOf("{{.Target}}", usesTarget), "pin a commit whose target lists include "+c.target+", or do not build this component for it",
 			"%s is in none of upstream's target lists at the pin (%s: %s)", c.target, lists[0], strings.Join(c.cmake.GFX[lists[0]], " "))
 	}
 }
 
-// closest returns the candidate nearest to name by edit distance, when it
-// is near enough to be a plausible rename or typo ("" otherwise).
+// closest returns the candidate nearest to name, when one is near enough
+// to be a plausible rename or typo ("" otherwise): within an edit distance
+// of a third of the name, preferring the longest common prefix (a rename
+// usually keeps the project's prefix: GGML_HIPBLAS -> GGML_HIP), then the
+// smallest distance.
 func closest(name string, candidates []string) string {
-	best, bestD := "", -1
+	limit := max(2, len(name)/3)
+	best, bestP, bestD := "", -1, 0
 	for _, cand := range candidates {
 		if cand == name {
 			continue
 		}
 		d := levenshtein(name, cand)
-		if bestD < 0 || d < bestD || d == bestD && cand < best {
-			best, bestD = cand, d
+		if d > limit {
+			continue
+		}
+		p := commonPrefix(name, cand)
+		if p > bestP || p == bestP && (d < bestD || d == bestD && cand < best) {
+			best, bestP, bestD = cand, p, d
 		}
 	}
-	if bestD < 0 || bestD > max(2, len(name)/3) {
-		return ""
-	}
 	return best
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 func levenshtein(a, b string) int {
@@ -634,4 +649,22 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// samePrefix lists the declared names that share name's first
+// underscore-separated word (DEMO_ of DEMO_FAST), for a rename too large
+// for closest to see.
+func samePrefix(name string, candidates []string) []string {
+	word, _, ok := strings.Cut(name, "_")
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, c := range candidates {
+		if c != name && strings.HasPrefix(c, word+"_") {
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
