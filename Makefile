@@ -37,6 +37,25 @@ fuzz-recipes: ## fuzz the recipe and lock loaders (FUZZTIME=60s each)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadRecipe$$' -fuzztime $(or $(FUZZTIME),60s)
 	$(GO) test ./recipes -run '^$$' -fuzz '^FuzzLoadLock$$' -fuzztime $(or $(FUZZTIME),60s)
 
+# --- source mirror and recipes check ---
+# MIRROR_SNAPSHOTS: a directory of local bare repository snapshots named
+# OWNER+NAME (nothing is fetched). llama.cpp is served from a fork that
+# carries its commits and release tags.
+MIRROR ?= $(CURDIR)/../haloforge-mirror
+MIRROR_ALIASES ?= ggml-org/llama.cpp=kmbandy/llama.cpp
+.PHONY: mirror recipes-check fuzz-check
+mirror: ## link MIRROR_SNAPSHOTS/OWNER+NAME into MIRROR/github.com/OWNER/NAME.git
+	scripts/mirror-snapshots.sh "$(or $(MIRROR_SNAPSHOTS),$(error set MIRROR_SNAPSHOTS=DIR of bare snapshots))" "$(MIRROR)" $(MIRROR_ALIASES)
+
+recipes-check: build mirror ## prove recipes/ against MIRROR (built from MIRROR_SNAPSHOTS), then its mirror tests
+	HALOFORGE_MIRROR="$(MIRROR)" $(BIN) recipes check --recipes recipes
+	HALOFORGE_MIRROR="$(MIRROR)" $(GO) test ./recipes/check/ -run 'InMirror|Planted' -count=1 -v
+
+fuzz-check: ## fuzz the mirror URL mapping, CMake and step readers (FUZZTIME each)
+	$(GO) test ./internal/mirror -run '^$$' -fuzz '^FuzzRelPath$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseCommands$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseStep$$' -fuzztime $(or $(FUZZTIME),30s)
+
 # --- parsers: fuzzing, tiny models, doctor ---
 .PHONY: fuzz-parsers tiny-models doctor
 fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)

@@ -19,6 +19,8 @@
 #   HALOFORGE_CACHED_FROM  a keys file or "docker": the plan marks what the shared
 #                      cache already holds (nightly-out/plan-cache.txt)
 #   HALOFORGE_DB       a fleet's PostgreSQL results database (postgres://...)
+#   HALOFORGE_MIRROR   source mirror (DIR/HOST/OWNER/NAME.git); set, the build step
+#                      runs `recipes check` after the pin updates and stops on an error
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -95,6 +97,12 @@ run_step() {
       for p in ${HALOFORGE_PINS:-}; do
         "$hf" lock --update --yes --recipes recipes --lock stack.lock --ref "$p"
       done
+      # Prove tonight's pins, refs and CMake options against the sources
+      # before hours of building (offline, from the mirror).
+      if [[ -n ${HALOFORGE_MIRROR:-} ]]; then
+        "$hf" recipes check --recipes recipes --target "$target" | tee "$out/recipes-check.txt" ||
+          { { echo "## haloforge nightly: recipes check failed"; echo '```'; cat "$out/recipes-check.txt"; echo '```'; } | summary; return 1; }
+      fi
       # What this runner's plan is (keys for other runners' --cached-from) and
       # what the shared cache already holds of it: the same recipes and lock
       # as the build below, after the overrides.
