@@ -18,6 +18,7 @@ type Builder struct {
 	spec   Spec
 	base   *dagger.Container
 	jobs   Parallelism
+	mirror *GitMirror // git sources from a local mirror; nil: from the git host
 
 	mu        sync.Mutex
 	sources   map[string]*dagger.Directory // overrides, by component name
@@ -97,6 +98,9 @@ func (b *Builder) source(c Component) (*dagger.Directory, error) {
 	}
 	switch {
 	case s.Git != "" && len(s.Commit) == 40:
+		if b.mirror != nil {
+			return b.mirror.tree(b.client, c)
+		}
 		return b.client.Git(s.Git).Commit(s.Commit).Tree(), nil
 	case s.URL != "" && len(s.SHA256) == 64:
 		archive := b.client.HTTP(s.URL)

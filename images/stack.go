@@ -34,6 +34,8 @@ type StackOptions struct {
 	Sources []SourceOverride
 	// Images selects runtime images by name; empty means all.
 	Images []string
+	// Mirror, when set, serves git sources from a local mirror.
+	Mirror *GitMirror
 }
 
 // Stack is a defined (not yet evaluated) set of runtime images.
@@ -59,6 +61,7 @@ func BuildStack(ctx context.Context, client *dagger.Client, opts StackOptions) (
 	if err != nil {
 		return nil, err
 	}
+	b.mirror = opts.Mirror
 	for _, o := range opts.Sources {
 		if err := b.OverrideSource(ctx, o.Component, o.Path, o.Dir); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/images"
+	"github.com/haloforge/haloforge/internal/mirror"
 	"github.com/haloforge/haloforge/recipes"
 )
 
@@ -28,6 +29,7 @@ type buildOpts struct {
 	export      bool
 	quiet       bool
 	engine      string
+	mirror      string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -68,6 +70,9 @@ Examples:
   # on the lab's shared engine
   haloforge build --engine tcp://build-host.lab:1234 --export
 
+  # no git host: sources from a mirror of bare repositories
+  haloforge build --profile smoke --mirror /srv/haloforge-mirror --export
+
 Exit status: 0 ok, 2 bad input or a failed build step (the message names the
 component, the step and the tail of its log).`,
 		Args: cobra.NoArgs,
@@ -86,6 +91,7 @@ component, the step and the tail of its log).`,
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
 	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
+	f.StringVar(&o.mirror, "mirror", "", "read git sources from this mirror of bare repositories (DIR/HOST/OWNER/NAME.git), never from a git host (default $"+mirror.EnvVar+"; see recipes check --help)")
 	return c
 }
 
@@ -127,6 +133,10 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	lock, err := o.plan.loadLock(set, stderr)
 	if err != nil {
 		return inputExit(err)
+	}
+	gm, err := gitMirror(o.mirror)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	engine, from, err := resolveEngine(o.engine, os.Getenv)
 	if err != nil {
@@ -174,7 +184,7 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		return err
 	}
 	start := time.Now()
-	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.images})
+	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.images, Mirror: gm})
 	if err != nil {
 		return err
 	}

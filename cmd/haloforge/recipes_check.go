@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/images"
 	"github.com/haloforge/haloforge/internal/mirror"
 	"github.com/haloforge/haloforge/recipes"
 	"github.com/haloforge/haloforge/recipes/check"
@@ -115,4 +118,18 @@ func writeCheckReport(w io.Writer, rep *check.Report) error {
 	fmt.Fprintf(&b, "%d error(s), %d warning(s), %d note(s)\n", rep.Count(check.Error), rep.Count(check.Warning), rep.Count(check.Note))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// gitMirror is the source mirror of --mirror or $HALOFORGE_MIRROR for the
+// executor (nil when neither is set); its checkouts live under
+// $HALOFORGE_HOME/cache/sources.
+func gitMirror(flag string) (*images.GitMirror, error) {
+	m, ok := mirror.FromEnv(flag)
+	if !ok {
+		return nil, nil
+	}
+	if err := m.Open(); err != nil {
+		return nil, err
+	}
+	return &images.GitMirror{Mirror: m, CacheDir: filepath.Join(bench.Home(), "cache", "sources")}, nil
 }

@@ -1,0 +1,62 @@
+package images
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/haloforge/haloforge/internal/mirror"
+)
+
+// TestGitMirrorCheckout checks a component's pinned source out of a mirror
+// holding a real repository: the directory build --mirror hands the engine.
+func TestGitMirrorCheckout(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	root := t.TempDir()
+	work := filepath.Join(root, "work")
+	gitIn := func(dir string, args ...string) string {
+		c := exec.Command("git", args...)
+		c.Dir = dir
+		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t",
+			"GIT_COMMITTER_EMAIL=t@example.org", "GIT_CONFIG_NOSYSTEM=1", "HOME="+root)
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(work, "init", "-q")
+	if err := os.WriteFile(filepath.Join(work, "CMakeLists.txt"), []byte("project(demo)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitIn(work, "add", "-A")
+	gitIn(work, "commit", "-q", "-m", "one")
+	commit := gitIn(work, "rev-parse", "HEAD")
+	m := mirror.Mirror{Dir: filepath.Join(root, "mirror")}
+	gitIn(root, "clone", "-q", "--mirror", work, filepath.Join(m.Dir, "git.example.org", "demo", "demo.git"))
+
+	g := &GitMirror{Mirror: m, CacheDir: filepath.Join(root, "sources")}
+	c := Component{Name: "demo", Variant: "cpu", Source: Source{Git: "https://git.example.org/demo/demo.git", Commit: commit}}
+	dir, err := g.Checkout(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "sources", "git.example.org", "demo", "demo@"+commit); dir != want {
+		t.Errorf("checkout at %s, want %s", dir, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "CMakeLists.txt")); err != nil || string(b) != "project(demo)\n" {
+		t.Errorf("CMakeLists.txt = %q, %v", b, err)
+	}
+	c.Source.Git = "https://git.example.org/demo/absent.git"
+	if _, err := g.Checkout(c); err == nil || !strings.Contains(err.Error(), "demo/cpu: source from the mirror") ||
+		!strings.Contains(err.Error(), "not in mirror") {
+		t.Errorf("absent repository: %v", err)
+	}
+}
