@@ -127,6 +127,7 @@ type checker struct {
 	comp   Component
 	git    repo
 	files  map[string]bool
+	tree   []entry
 	cmake  *CMake
 	lines  []string // the recipe file's lines, for -D positions
 }
@@ -182,8 +183,109 @@ func (c *checker) run() {
 		c.add(Error, "pin", commitLine, "check the mirror repository", "cannot read the tree at the pin: %v", err)
 		return
 	}
+	c.checkComplete()
+	c.checkSubmodules()
 	c.checkSteps()
 	c.checkTarget()
+}
+
+// checkComplete looks for files of the pin whose contents the mirror lacks
+// (a partial clone or a damaged copy): build --mirror cannot check the pin
+// out, and CMake files among them cannot be read.
+func (c *checker) checkComplete() {
+	var shas []string
+	path := map[string]string{}
+	for _, e := range c.tree {
+		if e.typ == "blob" {
+			shas = append(shas, e.sha)
+			path[e.sha] = e.path
+		}
+	}
+	miss, err := c.git.missing(shas)
+	if err != nil {
+		c.add(Error, "mirror", c.r.FieldLine("source", "git"), "check the mirror repository", "%v", err)
+		return
+	}
+	if len(miss) == 0 {
+		c.pass("the mirror holds all %d files of the pin", len(shas))
+		return
+	}
+	var names []string
+	for _, sha := range miss {
+		names = append(names, path[sha])
+	}
+	sort.Strings(names)
+	more := ""
+	if len(names) > 5 {
+		more = fmt.Sprintf(" and %d more", len(names)-5)
+		names = names[:5]
+	}
+	p, _ := c.m.Path(c.r.Source.Git)
+	c.add(Warning, "mirror", c.r.FieldLine("source", "git"), "clone the repository again: git clone --mirror "+c.r.Source.Git+" "+p,
+		"the mirror lacks %d of the pin's %d files (%s%s): build --mirror cannot check the pin out", len(miss), len(shas), strings.Join(names, ", "), more)
+}
+
+// checkSubmodules looks up each submodule of the pin in the mirror: a
+// mirror build checks them out from there.
+func (c *checker) checkSubmodules() {
+	if !c.files[".gitmodules"] {
+		return
+	}
+	blobs, err := c.git.read(c.r.Source.Commit, []string{".gitmodules"})
+	if err != nil {
+		return
+	}
+	gitlink := map[string]string{}
+	for _, e := range c.tree {
+		if e.typ == "commit" {
+			gitlink[e.path] = e.sha
+		}
+	}
+	line := c.r.FieldLine("source", "git")
+	if c.r.Source.Submodules {
+		line = c.r.FieldLine("source", "submodules")
+	}
+	n := 0
+	var absent, fixes []string
+	for _, sm := range mirror.ParseGitmodules(string(blobs[".gitmodules"])) {
+		sha, ok := gitlink[sm.Path]
+		if !ok {
+			continue
+		}
+		url, err := mirror.ResolveURL(c.r.Source.Git, sm.URL)
+		if err != nil {
+			c.add(Warning, "mirror", line, "", "submodule %s: %v", sm.Path, err)
+			continue
+		}
+		dir, err := c.m.Repo(url)
+		if err != nil {
+			absent = append(absent, sm.Path+" ("+url+" @ "+short(sha)+")")
+			if p, err := c.m.Path(url); err == nil {
+				fixes = append(fixes, "git clone --mirror "+url+" "+p)
+			}
+			continue
+		}
+		if !(repo{dir: dir}).hasCommit(sha) {
+			c.add(Warning, "mirror", line, "refresh the mirror: git --git-dir="+dir+" fetch",
+				"submodule %s: commit %s is not in %s", sm.Path, sha, dir)
+			continue
+		}
+		n++
+	}
+	if n > 0 {
+		c.pass("%d submodule(s) at their pinned commits in the mirror", n)
+	}
+	if len(absent) > 0 {
+		list, fix := absent, fixes
+		if len(list) > 3 {
+			list = append(list[:3:3], fmt.Sprintf("and %d more", len(absent)-3))
+		}
+		if len(fix) > 1 {
+			fix = append(fix[:1:1], fmt.Sprintf("the same for the other %d", len(fixes)-1))
+		}
+		c.add(Note, "mirror", line, strings.Join(fix, "; "),
+			"%d submodule(s) of the pin are not in the mirror, which build --mirror needs: %s", len(absent), strings.Join(list, ", "))
+	}
 }
 
 func short(commit string) string {
@@ -381,9 +483,16 @@ func shortDescribe(desc string) string {
 
 // loadTree lists the tree at the pin and parses every CMake file in it.
 func (c *checker) loadTree() error {
-	files, err := c.git.files(c.r.Source.Commit)
+	tree, err := c.git.tree(c.r.Source.Commit)
 	if err != nil {
 		return err
+	}
+	c.tree = tree
+	files := map[string]bool{}
+	for _, e := range tree {
+		if e.typ == "blob" {
+			files[e.path] = true
+		}
 	}
 	c.files = files
 	var cmakeFiles []string

@@ -258,3 +258,31 @@ func TestSamePrefix(t *testing.T) {
 		t.Errorf("samePrefix without _ = %v", got)
 	}
 }
+
+// TestIncompleteMirror removes one file's object from a mirror repository:
+// the check says a mirror build cannot check the pin out, and names it.
+func TestIncompleteMirror(t *testing.T) {
+	d := makeDemo(t)
+	bare := filepath.Join(d.mirror, "example.org", "demo", "loose.git")
+	gitRun(t, d.mirror, "init", "-q", "--bare", bare)
+	// A small fetch keeps objects loose (below transfer.unpackLimit).
+	gitRun(t, bare, "fetch", "-q", filepath.Join(d.mirror, "example.org", "demo", "demo.git"), "refs/tags/*:refs/tags/*", "refs/heads/*:refs/heads/*")
+	sha := gitRun(t, bare, "rev-parse", d.a+":scripts/gen.py")
+	if err := os.Remove(filepath.Join(bare, "objects", sha[:2], sha[2:])); err != nil {
+		t.Fatal(err)
+	}
+	set := demoRecipes(t, "1.0.0", "v1.0.0", d.a, "https://example.org/demo/loose.git")
+	rep, err := Run(set, mirror.Mirror{Dir: d.mirror}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range rep.Findings {
+		if f.Severity != Note {
+			got = append(got, f.String())
+		}
+	}
+	if len(got) != 1 || !strings.Contains(got[0], "demo.yaml:7: demo: warning: the mirror lacks 1 of the pin's 2 files (scripts/gen.py): build --mirror cannot check the pin out") {
+		t.Errorf("findings:\n%s", strings.Join(got, "\n"))
+	}
+}

@@ -100,19 +100,44 @@ func (r repo) dates(commit string) []string {
 	return strings.Fields(out)
 }
 
-// files lists the paths of the blobs in commit's tree.
-func (r repo) files(commit string) (map[string]bool, error) {
-	out, err := r.output("ls-tree", "-r", "-z", "--name-only", commit)
+// entry is one line of git ls-tree -r.
+type entry struct {
+	typ, sha, path string // typ: blob or commit (a submodule)
+}
+
+// tree lists the blobs and submodules of commit's tree.
+func (r repo) tree(commit string) ([]entry, error) {
+	out, err := r.output("ls-tree", "-r", "-z", commit)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]bool{}
-	for _, p := range strings.Split(out, "\x00") {
-		if p != "" {
-			m[p] = true
+	var es []entry
+	for _, line := range strings.Split(out, "\x00") {
+		meta, p, ok := strings.Cut(line, "\t")
+		f := strings.Fields(meta)
+		if !ok || len(f) != 3 {
+			continue
+		}
+		es = append(es, entry{typ: f[1], sha: f[2], path: p})
+	}
+	return es, nil
+}
+
+// missing returns the objects of shas the repository does not hold.
+func (r repo) missing(shas []string) ([]string, error) {
+	c := r.cmd("cat-file", "--batch-check")
+	c.Stdin = strings.NewReader(strings.Join(shas, "\n") + "\n")
+	out, err := c.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git cat-file --batch-check in %s: %v", r.dir, err)
+	}
+	var miss []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if sha, ok := strings.CutSuffix(line, " missing"); ok {
+			miss = append(miss, sha)
 		}
 	}
-	return m, nil
+	return miss, nil
 }
 
 // maxBlob bounds what is read of one file; CMake files are far smaller.
