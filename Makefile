@@ -51,8 +51,9 @@ recipes-check: build mirror ## prove recipes/ against MIRROR (built from MIRROR_
 	HALOFORGE_MIRROR="$(MIRROR)" $(BIN) recipes check --recipes recipes
 	HALOFORGE_MIRROR="$(MIRROR)" $(GO) test ./recipes/check/ -run 'InMirror|Planted' -count=1 -v
 
-fuzz-check: ## fuzz the mirror URL mapping, CMake and step readers (FUZZTIME each)
+fuzz-check: ## fuzz the mirror URL mapping, .gitmodules, CMake and step readers (FUZZTIME each)
 	$(GO) test ./internal/mirror -run '^$$' -fuzz '^FuzzRelPath$$' -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./internal/mirror -run '^$$' -fuzz '^FuzzParseGitmodules$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseCommands$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseStep$$' -fuzztime $(or $(FUZZTIME),30s)
 
