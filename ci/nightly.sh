@@ -20,7 +20,8 @@
 #                      cache already holds (nightly-out/plan-cache.txt)
 #   HALOFORGE_DB       a fleet's PostgreSQL results database (postgres://...)
 #   HALOFORGE_MIRROR   source mirror (DIR/HOST/OWNER/NAME.git); set, the build step
-#                      runs `recipes check` after the pin updates and stops on an error
+#                      runs `recipes check` after the pin updates and stops on an error,
+#                      and build reads every git source (and submodule) from it
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
