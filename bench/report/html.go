@@ -277,167 +277,41 @@ func (r Report) Figures(run bench.Run) []Figure {
 	return figs
 }
 
-type htmlCell struct {
-	Text string
-	Best bool
-	Bad  bool
-}
-
-type htmlTable struct {
-	Head []string
-	Rows [][]htmlCell
-}
-
-type htmlModel struct {
-	Name   string
-	Tables []htmlTable
-	Notes  []string
-}
-
 type htmlFig struct {
 	ID, Kind, Caption string
 	Src               template.URL
 }
 
 type htmlPage struct {
-	R         Report
-	Models    []htmlModel
-	Mamf      *htmlTable
-	Bandwidth *htmlTable
-	Figs      map[string][]htmlFig
-}
-
-func mdTableToHTML(head []string, rows [][]string) htmlTable {
-	t := htmlTable{Head: head}
-	for _, r := range rows {
-		var cells []htmlCell
-		for _, c := range r {
-			best := strings.HasPrefix(c, "**") && strings.HasSuffix(c, "**")
-			c = strings.TrimSuffix(strings.TrimPrefix(c, "**"), "**")
-			bad := c == "GPU Hang" || strings.HasPrefix(c, "Crash") || c == "Error"
-			cells = append(cells, htmlCell{Text: c, Best: best, Bad: bad})
-		}
-		t.Rows = append(t.Rows, cells)
-	}
-	return t
-}
-
-// capture runs a table writer into a buffer and reads the rows back: the
-// HTML shows exactly what the markdown shows.
-func captureTables(f func(io.Writer)) []htmlTable {
-	var b bytes.Buffer
-	f(&b)
-	var out []htmlTable
-	var cur *htmlTable
-	for _, line := range strings.Split(b.String(), "\n") {
-		if !strings.HasPrefix(line, "|") {
-			cur = nil
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		if cur == nil {
-			out = append(out, htmlTable{Head: cells})
-			cur = &out[len(out)-1]
-			continue
-		}
-		if strings.Trim(strings.Join(cells, ""), "-:") == "" {
-			continue
-		}
-		*cur = mdTableToHTML(cur.Head, append(rowsOf(*cur), cells))
-	}
-	return out
-}
-
-func rowsOf(t htmlTable) [][]string {
-	var out [][]string
-	for _, r := range t.Rows {
-		var row []string
-		for _, c := range r {
-			if c.Best {
-				row = append(row, "**"+c.Text+"**")
-			} else {
-				row = append(row, c.Text)
-			}
-		}
-		out = append(out, row)
-	}
-	return out
+	R              Report
+	Headline, Host string
+	Models         []section
+	Mamf           *grid
+	MamfNotes      []string
+	Bandwidth      *grid
+	BandwidthNotes []string
+	Figs           map[string][]htmlFig
 }
 
 // HTML writes one self-contained page (inline CSS, plots as data-URI PNGs,
-// nothing fetched) with the report's tables and plots.
+// nothing fetched) with the report's tables and plots. The tables are the
+// same grids Markdown draws, built from the report model.
 func (r Report) HTML(w io.Writer, run bench.Run) error {
-	page := htmlPage{R: r, Figs: map[string][]htmlFig{}}
-	for _, m := range r.Models {
-		hm := htmlModel{Name: m.Model}
-		sec := Report{Target: r.Target, Models: []ModelSection{m}}
-		hm.Tables = captureTables(func(b io.Writer) {
-			for _, t := range sec.Models[0].Tables {
-				writeModelTable(b, t)
-				_, _ = fmt.Fprintln(b)
-				sec.efficiencyTable(b, t)
-				_, _ = fmt.Fprintln(b)
-			}
-		})
-		for _, t := range m.Tables {
-			if overPeak(t) {
-				hm.Notes = append(hm.Notes, overPeakNote)
-				break
-			}
-		}
-		page.Models = append(page.Models, hm)
+	page := htmlPage{R: r, Headline: strings.ReplaceAll(r.headline(), "`", ""), Host: r.hostLine(),
+		Models: r.sections(), Figs: map[string][]htmlFig{}}
+	if len(r.Mamf) > 0 {
+		g, notes := r.mamfGrid()
+		page.Mamf, page.MamfNotes = &g, notes
 	}
-	if len(r.Mamf) > 0 || len(r.Bandwidth) > 0 {
-		var b bytes.Buffer
-		only := Report{Target: r.Target, Mamf: r.Mamf}
-		if len(r.Mamf) > 0 {
-			_ = only.Markdown(&b)
-			if ts := captureTables(func(x io.Writer) { _, _ = x.Write(b.Bytes()) }); len(ts) > 0 {
-				page.Mamf = &ts[len(ts)-1]
-			}
-		}
-		if len(r.Bandwidth) > 0 {
-			b.Reset()
-			only = Report{Target: r.Target, Bandwidth: r.Bandwidth}
-			_ = only.Markdown(&b)
-			if ts := captureTables(func(x io.Writer) { _, _ = x.Write(b.Bytes()) }); len(ts) > 0 {
-				page.Bandwidth = &ts[len(ts)-1]
-			}
-		}
+	if len(r.Bandwidth) > 0 {
+		g, notes := r.bandwidthGrid()
+		page.Bandwidth, page.BandwidthNotes = &g, notes
 	}
 	for _, f := range r.Figures(run) {
 		page.Figs[f.Kind] = append(page.Figs[f.Kind], htmlFig{ID: f.ID, Kind: f.Kind, Caption: f.Caption,
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
 	}
 	return pageTmpl.Execute(w, page)
-}
-
-// writeModelTable is the results table of Markdown, alone.
-func writeModelTable(w io.Writer, t Table) {
-	head := []string{"Run"}
-	align := []bool{false}
-	for _, tst := range t.Tests {
-		head = append(head, tst+" (t/s)")
-		align = append(align, true)
-	}
-	head = append(head, "Max Mem (MiB)")
-	align = append(align, true)
-	var rows [][]string
-	for _, row := range t.Rows {
-		cells := []string{row.Label}
-		for _, c := range row.Cells {
-			cells = append(cells, c.text())
-		}
-		mem := FormatMemory(row.Memory)
-		if row.MemBest {
-			mem = "**" + mem + "**"
-		}
-		rows = append(rows, append(cells, mem))
-	}
-	table(w, head, align, rows)
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -466,22 +340,21 @@ figcaption { font-size: 0.85em; color: #555; text-align: center; }
 </head>
 <body>
 <h1>haloforge report: {{.R.RunID}}</h1>
-<p class="meta">Suite <code>{{.R.Suite}}</code> on {{.R.Target.Name}} (peak {{printf "%.1f" .R.Target.PeakTFLOPS}} TFLOPS FP16/BF16, {{printf "%.0f" .R.Target.PeakGBs}} GB/s){{if not .R.Started.IsZero}}, started {{.R.Started.UTC.Format "2006-01-02 15:04 UTC"}}{{end}}.
-{{with .R.Host}}{{if .Hostname}} Host {{.Hostname}}{{end}}{{if .Kernel}}, kernel {{.Kernel}}{{end}}{{if .Firmware}}, linux-firmware {{.Firmware}}{{end}}{{range .GPUs}}, {{.}}{{end}}.{{end}}</p>
-{{range .Models}}
-<h2>{{.Name}}</h2>
-{{range .Tables}}<table>
+<p class="meta">{{.Headline}}{{with .Host}} {{.}}{{end}}</p>
+{{define "grid"}}<table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if .Bad}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
-{{end}}{{range .Notes}}<p class="note">{{.}}</p>
+{{end}}{{range .Models}}
+<h2>{{.Name}}</h2>
+{{range .Tables}}{{template "grid" .}}{{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{end}}
 {{with .Mamf}}<h2>Matmul (mamf-finder)</h2>
-<table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.Text}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{template "grid" .}}{{end}}{{range .MamfNotes}}<p class="note">{{.}}</p>
+{{end}}
 {{with .Bandwidth}}<h2>Memory bandwidth (rocm_bandwidth_test)</h2>
-<table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.Text}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{template "grid" .}}{{end}}{{range .BandwidthNotes}}<p class="note">{{.}}</p>
+{{end}}
 <h2>t/s by backend</h2>
 <div class="plots">{{range index .Figs "backend"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No llama-bench results.</p>{{end}}</div>

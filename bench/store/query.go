@@ -125,7 +125,11 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 			}
 		}
 		var id string
-		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
+		order := "COALESCE(stored, started)"
+		if s.version < 4 { // read-only on an older schema: no stored column
+			order = "started"
+		}
+		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY "+order+" DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("%w: %s (the store %s holds fewer runs; see haloforge history or run haloforge bench)", ErrNotFound, ref, s.path)
 		}
@@ -173,7 +177,7 @@ func (s *Store) Has(ctx context.Context, id string) (bool, error) {
 	return n > 0, err
 }
 
-// Latest is the most recently started run's id.
+// Latest is the most recently stored run's id.
 func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(ctx, "latest") }
 
 // Run loads a full run (header and every case with its results) by exact id.
