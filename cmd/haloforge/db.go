@@ -109,4 +109,3 @@ host) is never copied over it: it is named, and migrate exits non-zero.`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count what would be copied, write nothing")
 	return cmd
 }
-
