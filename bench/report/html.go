@@ -7,7 +7,9 @@ import (
 	"html/template"
 	"image/color"
 	"io"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -39,6 +41,9 @@ type Figure struct {
 	Kind    string // backend, depth, memory
 	Caption string
 	PNG     []byte
+	// Width and Height are the PNG's size in pixels: the page shows it at
+	// its natural size.
+	Width, Height int
 }
 
 const (
@@ -46,8 +51,19 @@ const (
 	plotH = 3.4 * vg.Inch
 )
 
-func renderPNG(p *plot.Plot) ([]byte, error) {
-	wt, err := p.WriterTo(plotW, plotH, "png")
+// pngDPI is the resolution gonum's PNG canvas draws at.
+const pngDPI = 96
+
+func px(l vg.Length) int { return int(math.Round(l.Dots(pngDPI))) }
+
+// barHeight is a figure's height for n horizontal bars: every bar and its
+// label get their own line, however many rows a table has.
+func barHeight(n int) vg.Length {
+	return max(plotH, vg.Points(float64(n)*16+90))
+}
+
+func renderPNG(p *plot.Plot, h vg.Length) ([]byte, error) {
+	wt, err := p.WriterTo(plotW, h, "png")
 	if err != nil {
 		return nil, err
 	}
@@ -63,36 +79,85 @@ func newPlot(title, ylabel string) *plot.Plot {
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
 	p.Y.Min = 0
+	p.Y.Tick.Marker = niceTicks{}
 	p.Legend.Top = true
 	return p
 }
 
-// backendFigure: t/s of one test by row (backend), one coloured bar per row.
-func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
-	p := newPlot(fmt.Sprintf("%s: %s", model, t.Tests[j]), "t/s")
-	var names []string
+// niceTicks marks an axis at 1, 2 or 5 times a power of ten, four to ten
+// major ticks, labelled with as few decimals as the step needs (t/s, MiB
+// and depth read "512", not "512.00").
+type niceTicks struct{}
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	raw := (hi - lo) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	dec := 0
+	if step < 1 {
+		dec = int(math.Ceil(-math.Log10(step)))
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', dec, 64)})
+	}
+	return ticks
+}
+
+// headroom raises the Y axis above the highest bar or point so the legend
+// in the top corner never covers data.
+func headroom(p *plot.Plot, legendRows int) {
+	if legendRows == 0 {
+		return
+	}
+	p.Y.Max *= 1 + 0.12*float64(legendRows) + 0.12
+}
+
+// backendFigure: t/s of one test by row (backend), one coloured horizontal
+// bar per row, labels on the Y axis in table order from the top. (Labels
+// are drawn unrotated: rotated text is what made large reports slow.)
+func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
+	p := newPlot(fmt.Sprintf("%s: %s", model, t.Tests[j]), "")
+	p.Y.Tick.Marker = nil
+	p.Y.Min = 0
+	p.X.Label.Text = "t/s"
+	p.X.Min = 0
+	p.X.Tick.Marker = niceTicks{}
+	n := len(t.Rows)
+	names := make([]string, n)
 	drawn := 0
 	for i, r := range t.Rows {
+		y := float64(n - 1 - i) // first row on top
 		label := r.Label
 		c := r.Cells[j]
 		if c.Stat == nil {
 			label += " (" + c.Note + ")"
 		}
-		names = append(names, label)
+		names[n-1-i] = label
 		if c.Stat == nil {
 			continue
 		}
-		bc, err := plotter.NewBarChart(plotter.Values{c.Stat.Mean}, vg.Points(28))
+		bc, err := plotter.NewBarChart(plotter.Values{c.Stat.Mean}, vg.Points(11))
 		if err != nil {
 			continue
 		}
-		bc.XMin = float64(i)
+		bc.Horizontal = true
+		bc.XMin = y
 		bc.Color = paletteAt(i)
 		bc.LineStyle.Width = 0
 		p.Add(bc)
 		if c.Stat.Std > 0 {
 			// ± one standard deviation, in a grey no palette colour uses.
-			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
+			eb, err := plotter.NewXErrorBars(errPoint{x: c.Stat.Mean, y: y, e: c.Stat.Std})
 			if err == nil {
 				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
 				eb.Width = vg.Points(1.5)
@@ -101,19 +166,17 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 		}
 		drawn++
 	}
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3 // keep edge bars off the axes
-	p.X.Tick.Label.Rotation = 0.25
-	p.X.Tick.Label.XAlign = draw.XRight
-	return p, drawn > 0
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3 // keep edge bars off the axes
+	return p, barHeight(n), drawn > 0
 }
 
-// errPoint is one bar's mean ± std for plotter.NewYErrorBars.
+// errPoint is one horizontal bar's mean ± std (x) for plotter.NewXErrorBars.
 type errPoint struct{ x, y, e float64 }
 
 func (p errPoint) Len() int                      { return 1 }
 func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
-func (p errPoint) YError(int) (float64, float64) { return min(p.e, p.y), p.e } // t/s never goes below 0
+func (p errPoint) XError(int) (float64, float64) { return min(p.e, p.x), p.e } // t/s never goes below 0
 
 type depthKey struct {
 	model string
@@ -165,6 +228,8 @@ func depthFigures(run bench.Run) []Figure {
 		}
 		p := newPlot(fmt.Sprintf("%s: %s by context depth", dk.model, dk.base), "t/s")
 		p.X.Label.Text = "depth (tokens already in context)"
+		p.X.Tick.Marker = niceTicks{}
+		legend := 0
 		for i, lbl := range labelOrder[dk] {
 			s := groups[dk][lbl]
 			if len(s.pts) < 2 {
@@ -190,19 +255,26 @@ func depthFigures(run bench.Run) []Figure {
 			pts.Radius = vg.Points(4)
 			p.Add(line, pts)
 			p.Legend.Add(lbl, line)
+			legend++
 		}
-		png, err := renderPNG(p)
+		headroom(p, legend)
+		png, err := renderPNG(p, plotH)
 		if err != nil {
 			continue
 		}
-		figs = append(figs, Figure{Kind: "depth", Caption: p.Title.Text, PNG: png})
+		figs = append(figs, Figure{Kind: "depth", Caption: p.Title.Text, PNG: png, Width: px(plotW), Height: px(plotH)})
 	}
 	return figs
 }
 
-// memoryFigure: peak VRAM and GTT per row that has them, stacked.
-func memoryFigure(m ModelSection) (*plot.Plot, bool) {
-	p := newPlot(m.Model+": peak memory (VRAM + GTT)", "MiB")
+// memoryFigure: peak VRAM and GTT per row that has them, stacked
+// horizontal bars, first row on top.
+func memoryFigure(m ModelSection) (*plot.Plot, vg.Length, bool) {
+	p := newPlot(m.Model+": peak memory (VRAM + GTT)", "")
+	p.Y.Tick.Marker = nil
+	p.X.Label.Text = "MiB"
+	p.X.Min = 0
+	p.X.Tick.Marker = niceTicks{}
 	var names []string
 	var vram, gtt plotter.Values
 	for _, t := range m.Tables {
@@ -221,25 +293,32 @@ func memoryFigure(m ModelSection) (*plot.Plot, bool) {
 			vram, gtt = append(vram, v), append(gtt, g)
 		}
 	}
-	if len(names) == 0 {
-		return nil, false
+	n := len(names)
+	if n == 0 {
+		return nil, 0, false
 	}
-	bv, err1 := plotter.NewBarChart(vram, vg.Points(28))
-	bg, err2 := plotter.NewBarChart(gtt, vg.Points(28))
+	for i, j := 0, n-1; i < j; i, j = i+1, j-1 { // first row on top
+		names[i], names[j] = names[j], names[i]
+		vram[i], vram[j] = vram[j], vram[i]
+		gtt[i], gtt[j] = gtt[j], gtt[i]
+	}
+	bv, err1 := plotter.NewBarChart(vram, vg.Points(11))
+	bg, err2 := plotter.NewBarChart(gtt, vg.Points(11))
 	if err1 != nil || err2 != nil {
-		return nil, false
+		return nil, 0, false
 	}
+	bv.Horizontal, bg.Horizontal = true, true
 	bv.Color, bg.Color = paletteAt(0), paletteAt(3)
 	bv.LineStyle.Width, bg.LineStyle.Width = 0, 0
 	bg.StackOn(bv)
 	p.Add(bv, bg)
 	p.Legend.Add("VRAM", bv)
 	p.Legend.Add("GTT", bg)
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
-	p.X.Tick.Label.Rotation = 0.25
-	p.X.Tick.Label.XAlign = draw.XRight
-	return p, true
+	p.Legend.Top = false // bottom right: bars start at the left
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3
+	p.X.Max *= 1.25 // room for the legend right of the longest bar
+	return p, barHeight(n + 2), true
 }
 
 // Figures renders every plot of the report: t/s by backend for each table
@@ -247,19 +326,20 @@ func memoryFigure(m ModelSection) (*plot.Plot, bool) {
 func (r Report) Figures(run bench.Run) []Figure {
 	var figs []Figure
 	n := 0
-	add := func(kind string, p *plot.Plot) {
-		png, err := renderPNG(p)
+	add := func(kind string, p *plot.Plot, h vg.Length) {
+		png, err := renderPNG(p, h)
 		if err != nil {
 			return
 		}
 		n++
-		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", kind, n), Kind: kind, Caption: p.Title.Text, PNG: png})
+		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", kind, n), Kind: kind, Caption: p.Title.Text, PNG: png,
+			Width: px(plotW), Height: px(h)})
 	}
 	for _, m := range r.Models {
 		for _, t := range m.Tables {
 			for j := range t.Tests {
-				if p, ok := backendFigure(m.Model, t, j); ok {
-					add("backend", p)
+				if p, h, ok := backendFigure(m.Model, t, j); ok {
+					add("backend", p, h)
 				}
 			}
 		}
@@ -270,8 +350,8 @@ func (r Report) Figures(run bench.Run) []Figure {
 		figs = append(figs, f)
 	}
 	for _, m := range r.Models {
-		if p, ok := memoryFigure(m); ok {
-			add("memory", p)
+		if p, h, ok := memoryFigure(m); ok {
+			add("memory", p, h)
 		}
 	}
 	return figs
@@ -279,6 +359,7 @@ func (r Report) Figures(run bench.Run) []Figure {
 
 type htmlFig struct {
 	ID, Kind, Caption string
+	Width, Height     int
 	Src               template.URL
 }
 
@@ -308,7 +389,7 @@ func (r Report) HTML(w io.Writer, run bench.Run) error {
 		page.Bandwidth, page.BandwidthNotes = &g, notes
 	}
 	for _, f := range r.Figures(run) {
-		page.Figs[f.Kind] = append(page.Figs[f.Kind], htmlFig{ID: f.ID, Kind: f.Kind, Caption: f.Caption,
+		page.Figs[f.Kind] = append(page.Figs[f.Kind], htmlFig{ID: f.ID, Kind: f.Kind, Caption: f.Caption, Width: f.Width, Height: f.Height,
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
 	}
 	return pageTmpl.Execute(w, page)
@@ -334,7 +415,7 @@ td.best { font-weight: bold; }
 td.bad { color: #a00; font-weight: bold; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; border: 1px solid #ddd; padding: 0.4em; }
-figure img { display: block; width: 576px; height: 326px; }
+figure img { display: block; }
 figcaption { font-size: 0.85em; color: #555; text-align: center; }
 </style>
 </head>
@@ -356,13 +437,13 @@ figcaption { font-size: 0.85em; color: #555; text-align: center; }
 {{template "grid" .}}{{end}}{{range .BandwidthNotes}}<p class="note">{{.}}</p>
 {{end}}
 <h2>t/s by backend</h2>
-<div class="plots">{{range index .Figs "backend"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "backend"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No llama-bench results.</p>{{end}}</div>
 <h2>t/s by depth</h2>
-<div class="plots">{{range index .Figs "depth"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "depth"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No test in this run was measured at two or more context depths (llama-bench -d).</p>{{end}}</div>
 <h2>Memory</h2>
-<div class="plots">{{range index .Figs "memory"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "memory"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No memory peaks were measured in this run.</p>{{end}}</div>
 </body>
 </html>
