@@ -89,7 +89,7 @@ func cpuTime() time.Duration {
 // loaded machine wall time measures the neighbours too.
 func cpuMetric(b *testing.B) func() {
 	start := cpuTime()
-	return func() { b.ReportMetric((cpuTime() - start).Seconds()/float64(b.N), "cpu-s/op") }
+	return func() { b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op") }
 }
 
 func loadBig(b *testing.B, s store.Results, ref string) bench.Run {

@@ -374,7 +374,7 @@ func TestMamfOnlyRun(t *testing.T) {
 // Defect 9: latest is the run stored last, whatever its outputs' times.
 func TestLatestIsLastImported(t *testing.T) {
 	home := t.TempDir()
-	mustCLI(t, "import", "--home", home, "--run", "md-first", real(t, "same-c.md"))   // no test times
+	mustCLI(t, "import", "--home", home, "--run", "md-first", real(t, "same-c.md"))     // no test times
 	mustCLI(t, "import", "--home", home, "--run", "json-second", real(t, "lists.json")) // tests ran before the first import
 	md := mustCLI(t, "report", "--home", home, "latest")
 	if !strings.Contains(md, "# haloforge report: json-second") {
