@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"image/png"
 	"io"
 	"math"
 	"sort"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/haloforge/haloforge/bench"
 )
@@ -62,16 +66,25 @@ func barHeight(n int) vg.Length {
 	return max(plotH, vg.Points(float64(n)*16+90))
 }
 
+// renderPNG draws p at plotW x h and encodes it with fast compression (the
+// plots are flat colours: the best compression buys little and cost most
+// of a large report's time).
 func renderPNG(p *plot.Plot, h vg.Length) ([]byte, error) {
-	wt, err := p.WriterTo(plotW, h, "png")
-	if err != nil {
-		return nil, err
-	}
+	c := vgimg.NewWith(vgimg.UseWH(plotW, h), vgimg.UseDPI(pngDPI))
+	p.Draw(draw.New(c))
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&b, c.Image()); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// pendingFig is a plot laid out but not drawn yet.
+type pendingFig struct {
+	kind string
+	p    *plot.Plot
+	h    vg.Length
 }
 
 func newPlot(title, ylabel string) *plot.Plot {
@@ -122,9 +135,65 @@ func headroom(p *plot.Plot, legendRows int) {
 	p.Y.Max *= 1 + 0.12*float64(legendRows) + 0.12
 }
 
-// backendFigure: t/s of one test by row (backend), one coloured horizontal
-// bar per row, labels on the Y axis in table order from the top. (Labels
-// are drawn unrotated: rotated text is what made large reports slow.)
+// figureBar is one bar of a backend figure: a row, or the rows of one
+// configuration (backend, FA, batch sizes, model file) that measured the
+// same test several times (several files or runs: the table shows each),
+// drawn at the mean of their means with the spread of those means.
+type figureBar struct {
+	label string
+	means []float64
+	std   float64 // of a single result
+	note  string  // why there is no number
+}
+
+func (b figureBar) value() (mean, spread float64) {
+	if len(b.means) == 1 {
+		return b.means[0], b.std
+	}
+	m, v := meanVar(b.means)
+	return m, math.Sqrt(v)
+}
+
+// figureBars gathers a table column's bars, one per configuration, in
+// table order.
+func figureBars(t Table, j int) []figureBar {
+	type cfg struct {
+		backend          string
+		fa, nb, nub      int
+		modelFile, label string
+	}
+	idx := map[cfg]int{}
+	var bars []figureBar
+	for _, r := range t.Rows {
+		c := r.Cells[j]
+		label := RowLabel(r.Backend, r.FlashAttn) + batchSuffix(r.NBatch, r.NUbatch)
+		k := cfg{r.Backend, r.FlashAttn, r.NBatch, r.NUbatch, r.ModelFile, ""}
+		if c.Stat == nil {
+			k.label = r.Label // each failure is its own bar
+			label = r.Label + " (" + c.Note + ")"
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = len(bars)
+			idx[k] = i
+			bars = append(bars, figureBar{label: label, note: c.Note})
+		}
+		if c.Stat != nil {
+			bars[i].means = append(bars[i].means, c.Stat.Mean)
+			bars[i].std = c.Stat.Std
+		}
+	}
+	for i := range bars {
+		if n := len(bars[i].means); n > 1 {
+			bars[i].label += fmt.Sprintf(" (mean of %d)", n)
+		}
+	}
+	return bars
+}
+
+// backendFigure: t/s of one test by configuration, one coloured horizontal
+// bar each, labels on the Y axis in table order from the top. (Labels are
+// drawn unrotated: rotated text is what made large reports slow.)
 func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
 	p := newPlot(fmt.Sprintf("%s: %s", model, t.Tests[j]), "")
 	p.Y.Tick.Marker = nil
@@ -132,21 +201,18 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
 	p.X.Label.Text = "t/s"
 	p.X.Min = 0
 	p.X.Tick.Marker = niceTicks{}
-	n := len(t.Rows)
+	bars := figureBars(t, j)
+	n := len(bars)
 	names := make([]string, n)
 	drawn := 0
-	for i, r := range t.Rows {
+	for i, b := range bars {
 		y := float64(n - 1 - i) // first row on top
-		label := r.Label
-		c := r.Cells[j]
-		if c.Stat == nil {
-			label += " (" + c.Note + ")"
-		}
-		names[n-1-i] = label
-		if c.Stat == nil {
+		names[n-1-i] = b.label
+		if len(b.means) == 0 {
 			continue
 		}
-		bc, err := plotter.NewBarChart(plotter.Values{c.Stat.Mean}, vg.Points(11))
+		mean, spread := b.value()
+		bc, err := plotter.NewBarChart(plotter.Values{mean}, vg.Points(11))
 		if err != nil {
 			continue
 		}
@@ -155,9 +221,9 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
 		bc.Color = paletteAt(i)
 		bc.LineStyle.Width = 0
 		p.Add(bc)
-		if c.Stat.Std > 0 {
+		if spread > 0 {
 			// ± one standard deviation, in a grey no palette colour uses.
-			eb, err := plotter.NewXErrorBars(errPoint{x: c.Stat.Mean, y: y, e: c.Stat.Std})
+			eb, err := plotter.NewXErrorBars(errPoint{x: mean, y: y, e: spread})
 			if err == nil {
 				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
 				eb.Width = vg.Points(1.5)
@@ -168,6 +234,7 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
 	}
 	p.NominalY(names...)
 	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3 // keep edge bars off the axes
+	p.X.Max *= 1.04
 	return p, barHeight(n), drawn > 0
 }
 
@@ -185,7 +252,7 @@ type depthKey struct {
 
 // depthFigures: t/s against depth, one coloured line per row, for every
 // (model, test) measured at two or more depths.
-func depthFigures(run bench.Run) []Figure {
+func depthFigures(run bench.Run) []pendingFig {
 	type series struct {
 		label string
 		pts   map[int]float64
@@ -215,7 +282,7 @@ func depthFigures(run bench.Run) []Figure {
 			s.pts[k.NDepth] = e.side.Stat.Mean
 		}
 	}
-	var figs []Figure
+	var figs []pendingFig
 	for _, dk := range order {
 		multi := false
 		for _, s := range groups[dk] {
@@ -258,11 +325,7 @@ func depthFigures(run bench.Run) []Figure {
 			legend++
 		}
 		headroom(p, legend)
-		png, err := renderPNG(p, plotH)
-		if err != nil {
-			continue
-		}
-		figs = append(figs, Figure{Kind: "depth", Caption: p.Title.Text, PNG: png, Width: px(plotW), Height: px(plotH)})
+		figs = append(figs, pendingFig{kind: "depth", p: p, h: plotH})
 	}
 	return figs
 }
@@ -324,35 +387,49 @@ func memoryFigure(m ModelSection) (*plot.Plot, vg.Length, bool) {
 // Figures renders every plot of the report: t/s by backend for each table
 // column, t/s by depth where a run swept depths, and memory per model.
 func (r Report) Figures(run bench.Run) []Figure {
-	var figs []Figure
-	n := 0
-	add := func(kind string, p *plot.Plot, h vg.Length) {
-		png, err := renderPNG(p, h)
-		if err != nil {
-			return
-		}
-		n++
-		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", kind, n), Kind: kind, Caption: p.Title.Text, PNG: png,
-			Width: px(plotW), Height: px(h)})
-	}
+	var todo []pendingFig
 	for _, m := range r.Models {
 		for _, t := range m.Tables {
 			for j := range t.Tests {
 				if p, h, ok := backendFigure(m.Model, t, j); ok {
-					add("backend", p, h)
+					todo = append(todo, pendingFig{"backend", p, h})
 				}
 			}
 		}
 	}
-	for _, f := range depthFigures(run) {
-		n++
-		f.ID = fmt.Sprintf("plot-depth-%d", n)
-		figs = append(figs, f)
-	}
+	todo = append(todo, depthFigures(run)...)
 	for _, m := range r.Models {
 		if p, h, ok := memoryFigure(m); ok {
-			add("memory", p, h)
+			todo = append(todo, pendingFig{"memory", p, h})
 		}
+	}
+	// Drawing is independent per plot: spread it over the CPUs.
+	pngs := make([][]byte, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if b, err := renderPNG(todo[i].p, todo[i].h); err == nil {
+					pngs[i] = b
+				}
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var figs []Figure
+	for i, f := range todo {
+		if pngs[i] == nil {
+			continue
+		}
+		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", f.kind, len(figs)+1), Kind: f.kind, Caption: f.p.Title.Text,
+			PNG: pngs[i], Width: px(plotW), Height: px(f.h)})
 	}
 	return figs
 }
