@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -39,6 +41,27 @@ type CaseKey struct {
 // Test is the llama-bench label of the key (pp512, tg128 @ d4096, ...).
 func (k CaseKey) Test() string {
 	return testSpec{p: k.NPrompt, n: k.NGen, d: k.NDepth}.label()
+}
+
+var testLabelRE = regexp.MustCompile(`^(?:pp(\d+)\+tg(\d+)|pp(\d+)|tg(\d+))(?: @ d(\d+))?$`)
+
+// ParseTest reads a llama-bench test label (pp512, tg128, pp512+tg128,
+// pp512 @ d4096) back into n_prompt, n_gen and n_depth.
+func ParseTest(label string) (nPrompt, nGen, nDepth int, ok bool) {
+	m := testLabelRE.FindStringSubmatch(strings.TrimSpace(label))
+	if m == nil {
+		return 0, 0, 0, false
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	switch {
+	case m[1] != "":
+		nPrompt, nGen = n(m[1]), n(m[2])
+	case m[3] != "":
+		nPrompt = n(m[3])
+	default:
+		nGen = n(m[4])
+	}
+	return nPrompt, nGen, n(m[5]), true
 }
 
 // Label is the row label the report uses, with -b/-ub when not default.

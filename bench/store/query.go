@@ -202,20 +202,44 @@ func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
 
 // HistoryFilter selects cases across runs; empty fields match everything.
 type HistoryFilter struct {
+	// Test keeps only llama-bench results of one test (n_prompt, n_gen,
+	// n_depth), selected in SQL; cases left with no result are dropped
+	// unless they failed. nil: every test.
+	Test    *TestSpec
 	Model   string
 	Backend string
 	Tool    bench.Tool
 	Suite   string
 }
 
+// TestSpec is one llama-bench test: prompt and generated tokens at a depth.
+type TestSpec struct{ NPrompt, NGen, NDepth int }
+
 // CaseHistory returns every run, oldest first, holding only the cases that
 // match the filter (runs with no matching case are left out).
 func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error) {
 	where := "(? = '' OR c.model = ?) AND (? = '' OR c.backend = ?) AND (? = '' OR c.tool = ?) AND (? = '' OR r.suite = ?)"
 	args := []any{f.Model, f.Model, f.Backend, f.Backend, string(f.Tool), string(f.Tool), f.Suite, f.Suite}
-	cases, err := s.loadCases(ctx, where, args...)
+	var lw string
+	var la []any
+	if t := f.Test; t != nil {
+		lw = " AND lb.n_prompt = ? AND lb.n_gen = ? AND lb.n_depth = ?"
+		la = []any{t.NPrompt, t.NGen, t.NDepth}
+	}
+	cases, err := s.loadCasesWith(ctx, where, args, lw, la)
 	if err != nil {
 		return nil, err
+	}
+	if f.Test != nil {
+		for run, cs := range cases {
+			kept := cs[:0]
+			for _, c := range cs {
+				if len(c.Llama) > 0 || c.Status != bench.StatusOK {
+					kept = append(kept, c)
+				}
+			}
+			cases[run] = kept
+		}
 	}
 	rows, err := s.x().QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
 	if err != nil {
@@ -239,6 +263,12 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // loadCases loads cases (with results) matching a WHERE clause over cases c
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
+	return s.loadCasesWith(ctx, where, args, "", nil)
+}
+
+// loadCasesWith is loadCases with a further condition on the llama_bench
+// rows loaded (llamaWhere, " AND lb.... = ?", with its llamaArgs).
+func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
   c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
@@ -310,14 +340,14 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	// Results of the selected cases. The same WHERE applies through the join.
 	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
 JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
-WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
+WHERE ` + where + llamaWhere + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 	type pending struct {
 		c *bench.CaseResult
 		j string
 		r llamabench.Record
 	}
 	var todo []pending
-	if err := eachRow(ctx, s.x(), lq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), lq, append(append([]any{}, args...), llamaArgs...), func(run, cs, j string) error {
 		if c := index[key{run, cs}]; c != nil {
 			todo = append(todo, pending{c: c, j: j})
 		}

@@ -194,3 +194,31 @@ func TestMigrateIdempotent(t *testing.T) {
 		t.Fatalf("grown run has %d cases in dst", len(got.Cases))
 	}
 }
+
+// history --test selects the test's llama-bench rows in SQL: other tests'
+// rows are not loaded, and cases left without a result are dropped.
+func TestCaseHistoryTestFilter(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
+	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl"), fixtureCase(t, "one", "bench.json")}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.CaseHistory(ctx, HistoryFilter{Test: &TestSpec{NPrompt: 128}})
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("%v %d runs", err, len(runs))
+	}
+	n := 0
+	for _, c := range runs[0].Cases {
+		for _, r := range c.Llama {
+			if r.NPrompt != 128 || r.NGen != 0 || r.NDepth != 0 {
+				t.Errorf("case %s: %s loaded", c.ID, r.Label())
+			}
+			n++
+		}
+	}
+	if len(runs[0].Cases) != 1 || n != 4 { // bench-multi: pp128 at -fa 0,1 x -b 256,2048; bench.json has none
+		t.Errorf("%d cases, %d pp128 results", len(runs[0].Cases), n)
+	}
+}

@@ -84,7 +84,15 @@ Examples:
 				}
 				return tw.Flush()
 			}
-			runs, err := s.CaseHistory(ctx, store.HistoryFilter{Model: model, Backend: backend, Suite: suite, Tool: bench.ToolLlamaBench})
+			hf := store.HistoryFilter{Model: model, Backend: backend, Suite: suite, Tool: bench.ToolLlamaBench}
+			if test != "" {
+				p, n, d, ok := report.ParseTest(test)
+				if !ok {
+					return fmt.Errorf("bad --test %q: give a llama-bench test label such as pp512, tg128, pp512+tg128 or pp512 @ d4096", test)
+				}
+				hf.Test = &store.TestSpec{NPrompt: p, NGen: n, NDepth: d}
+			}
+			runs, err := s.CaseHistory(ctx, hf)
 			if err != nil {
 				return err
 			}
