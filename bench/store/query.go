@@ -182,6 +182,10 @@ func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(c
 
 // Run loads a full run (header and every case with its results) by exact id.
 func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
+	return s.run(ctx, id, false)
+}
+
+func (s *Store) run(ctx context.Context, id string, lean bool) (bench.Run, error) {
 	r, err := scanRun(s.x().QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -189,7 +193,7 @@ func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
 	if err != nil {
 		return r, err
 	}
-	cases, err := s.loadCases(ctx, "c.run_id = ?", id)
+	cases, err := s.loadCasesWith(ctx, "c.run_id = ?", []any{id}, "", nil, lean)
 	if err != nil {
 		return r, err
 	}
@@ -198,6 +202,12 @@ func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
 		r.Cases = []bench.CaseResult{}
 	}
 	return r, nil
+}
+
+// RunTyped is Run with each llama-bench record's typed fields only (no
+// Fields map or Order): what report needs, at a fraction of the load time.
+func (s *Store) RunTyped(ctx context.Context, id string) (bench.Run, error) {
+	return s.run(ctx, id, true)
 }
 
 // HistoryFilter selects cases across runs; empty fields match everything.
@@ -226,7 +236,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 		lw = " AND lb.n_prompt = ? AND lb.n_gen = ? AND lb.n_depth = ?"
 		la = []any{t.NPrompt, t.NGen, t.NDepth}
 	}
-	cases, err := s.loadCasesWith(ctx, where, args, lw, la)
+	cases, err := s.loadCasesWith(ctx, where, args, lw, la, true)
 	if err != nil {
 		return nil, err
 	}
@@ -263,12 +273,16 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // loadCases loads cases (with results) matching a WHERE clause over cases c
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
-	return s.loadCasesWith(ctx, where, args, "", nil)
+	return s.loadCasesWith(ctx, where, args, "", nil, false)
 }
 
 // loadCasesWith is loadCases with a further condition on the llama_bench
 // rows loaded (llamaWhere, " AND lb.... = ?", with its llamaArgs).
-func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any) (map[string][]bench.CaseResult, error) {
+//
+// lean leaves each record's Fields and Order out (only the typed fields):
+// decoding those maps is most of a large run's load time, and only
+// compare's matching reads them.
+func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any, lean bool) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
   c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
@@ -365,7 +379,7 @@ WHERE ` + where + llamaWhere + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(todo); i += workers {
-				if err := json.Unmarshal([]byte(todo[i].j), &todo[i].r); err != nil && errs[w] == nil {
+				if err := decodeRecord([]byte(todo[i].j), &todo[i].r, lean); err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("case %s: llama-bench row: %w", todo[i].c.ID, err)
 				}
 			}
@@ -436,4 +450,25 @@ func ptr(n sql.NullFloat64) *float64 {
 	}
 	v := n.Float64
 	return &v
+}
+
+// typedRecord is a stored record with its Fields and Order left undecoded.
+type typedRecord struct {
+	llamabench.Record
+	Fields json.RawMessage `json:"fields,omitempty"`
+	Order  json.RawMessage `json:"order,omitempty"`
+}
+
+// decodeRecord decodes a record_json value into r; lean leaves Fields and
+// Order out.
+func decodeRecord(j []byte, r *llamabench.Record, lean bool) error {
+	if !lean {
+		return json.Unmarshal(j, r)
+	}
+	var w typedRecord
+	if err := json.Unmarshal(j, &w); err != nil {
+		return err
+	}
+	*r = w.Record
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -220,5 +221,34 @@ func TestCaseHistoryTestFilter(t *testing.T) {
 	}
 	if len(runs[0].Cases) != 1 || n != 4 { // bench-multi: pp128 at -fa 0,1 x -b 256,2048; bench.json has none
 		t.Errorf("%d cases, %d pp128 results", len(runs[0].Cases), n)
+	}
+}
+
+// RunTyped is Run less each record's Fields and Order.
+func TestRunTyped(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
+	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed, err := s.RunTyped(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full.Cases[0].Llama {
+		f := full.Cases[0].Llama[i]
+		if len(f.Fields) == 0 {
+			t.Fatal("Run lost Fields")
+		}
+		f.Fields, f.Order = nil, nil
+		if !reflect.DeepEqual(f, typed.Cases[0].Llama[i]) {
+			t.Errorf("record %d: typed %+v, want %+v", i, typed.Cases[0].Llama[i], f)
+		}
 	}
 }

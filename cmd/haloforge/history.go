@@ -22,6 +22,16 @@ func jsonOut(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// loadRunTyped resolves a run reference and loads the run with its
+// llama-bench records' typed fields only (report reads no other).
+func loadRunTyped(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
+	id, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return bench.Run{}, err
+	}
+	return s.RunTyped(ctx, id)
+}
+
 // loadRun resolves a run reference and loads the run.
 func loadRun(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
 	id, err := s.Resolve(ctx, ref)

@@ -60,7 +60,7 @@ Examples:
 			}
 			defer func() { _ = s.Close() }()
 			ctx := context.Background()
-			run, err := loadRun(ctx, s, ref)
+			run, err := loadRunTyped(ctx, s, ref)
 			if err != nil {
 				return err
 			}
