@@ -92,13 +92,19 @@ func cpuMetric(b *testing.B) func() {
 	return func() { b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op") }
 }
 
-func loadBig(b *testing.B, s store.Results, ref string) bench.Run {
+// loadBig loads a run as the command does: report reads typed fields only
+// (RunTyped), compare the whole records (Run).
+func loadBig(b *testing.B, s store.Results, ref string, typed bool) bench.Run {
 	b.Helper()
 	id, err := s.Resolve(context.Background(), ref)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, err := s.Run(context.Background(), id)
+	load := s.Run
+	if typed {
+		load = s.RunTyped
+	}
+	r, err := load(context.Background(), id)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,7 +121,7 @@ func BenchmarkReport10k(b *testing.B) {
 	b.ResetTimer()
 	defer cpuMetric(b)()
 	for i := 0; i < b.N; i++ {
-		r := loadBig(b, s, "big")
+		r := loadBig(b, s, "big", true)
 		if err := Build(r, DefaultTarget).Markdown(io.Discard); err != nil {
 			b.Fatal(err)
 		}
@@ -128,7 +134,7 @@ func BenchmarkHTML10k(b *testing.B) {
 	b.ResetTimer()
 	defer cpuMetric(b)()
 	for i := 0; i < b.N; i++ {
-		r := loadBig(b, s, "big")
+		r := loadBig(b, s, "big", true)
 		if err := Build(r, DefaultTarget).HTML(io.Discard, r); err != nil {
 			b.Fatal(err)
 		}
@@ -142,7 +148,7 @@ func BenchmarkCompare10k(b *testing.B) {
 	b.ResetTimer()
 	defer cpuMetric(b)()
 	for i := 0; i < b.N; i++ {
-		base, next := loadBig(b, s, "big"), loadBig(b, s, "big2")
+		base, next := loadBig(b, s, "big", false), loadBig(b, s, "big2", false)
 		c := Compare(base, next, CompareOptions{Threshold: 0.05})
 		if len(c.Deltas) != 20000 {
 			b.Fatalf("%d deltas", len(c.Deltas))
