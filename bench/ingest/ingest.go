@@ -7,6 +7,8 @@ package ingest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -89,8 +91,8 @@ func Case(n int, name string, data []byte, o Options) (bench.CaseResult, error) 
 		if c.Backend == "" {
 			c.Backend = backendID(recs[0].Backends)
 		}
-		if c.Model == "" && recs[0].ModelFile != "" {
-			c.Model = strings.TrimSuffix(filepath.Base(recs[0].ModelFile), ".gguf")
+		if c.Model == "" {
+			c.Model = ModelName(recs)
 		}
 		for _, r := range recs {
 			if t, err := time.Parse(time.RFC3339, r.TestTime); err == nil {
@@ -118,6 +120,26 @@ func Case(n int, name string, data []byte, o Options) (bench.CaseResult, error) 
 		return c, fmt.Errorf("%s: unknown tool %q: use llama-bench, mamf-finder or rocm_bandwidth_test", name, tool)
 	}
 	return c, nil
+}
+
+// ModelName names the model of an output's records the same way whatever
+// the -o format: llama-bench's model_type ("llama 7B Q4_0"), which every
+// format prints (markdown has no model_filename). An output holding
+// several models (-m a.gguf -m b.gguf) gets no single name: each record
+// keeps its own, and reports and compare read it from there.
+func ModelName(recs []llamabench.Record) string {
+	name := ""
+	for _, r := range recs {
+		n := r.ModelType
+		if n == "" {
+			n = strings.TrimSuffix(filepath.Base(r.ModelFile), ".gguf")
+		}
+		if name != "" && n != name {
+			return ""
+		}
+		name = n
+	}
+	return name
 }
 
 // Files reads and parses every file; any failure fails the whole import.
@@ -172,9 +194,18 @@ func Run(id, target string, cases []bench.CaseResult, now time.Time) bench.Run {
 		r.Started = now
 	}
 	if r.ID == "" {
-		r.ID = "import-" + now.UTC().Format("20060102-150405")
+		r.ID = NewID(now)
 	}
 	return r
+}
+
+// NewID names an import: its UTC time, then eight random hex digits, so two
+// imports in one second (a loop over files, parallel imports) never draw the
+// same id, e.g. import-20261126-130405-3fa9c2d0.
+func NewID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "import-" + now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
 func contains(s []string, v string) bool {
@@ -184,4 +215,43 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Summary says what imported cases hold, per tool, e.g. "2 llama-bench
+// outputs with 12 tests, 1 mamf-finder result: max 22.60 TFLOPS bf16".
+func Summary(cases []bench.CaseResult) string {
+	var llama, tests, nm, nb int
+	var mamfs, bws []string
+	for _, c := range cases {
+		switch {
+		case len(c.Llama) > 0:
+			llama++
+			tests += len(c.Llama)
+		case c.Mamf != nil:
+			nm++
+			dt := strings.TrimPrefix(c.Mamf.Dtype, "torch.")
+			mamfs = append(mamfs, fmt.Sprintf("max %.2f TFLOPS %s @ %dx%dx%d", c.Mamf.Max.TFLOPS, dt, c.Mamf.Max.M, c.Mamf.Max.N, c.Mamf.Max.K))
+		case c.Bandwidth != nil:
+			nb++
+			if c.Bandwidth.GPUCopyGBs != nil {
+				bws = append(bws, fmt.Sprintf("GPU copy %.2f GB/s", *c.Bandwidth.GPUCopyGBs))
+			} else {
+				bws = append(bws, "no GPU copy figure")
+			}
+		}
+	}
+	var parts []string
+	if llama > 0 {
+		parts = append(parts, fmt.Sprintf("%d llama-bench output(s) with %d test(s)", llama, tests))
+	}
+	if nm > 0 {
+		parts = append(parts, fmt.Sprintf("%d mamf-finder result(s): %s", nm, strings.Join(mamfs, "; ")))
+	}
+	if nb > 0 {
+		parts = append(parts, fmt.Sprintf("%d rocm_bandwidth_test result(s): %s", nb, strings.Join(bws, "; ")))
+	}
+	if len(parts) == 0 {
+		return "no results"
+	}
+	return strings.Join(parts, ", ")
 }

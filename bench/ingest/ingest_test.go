@@ -79,7 +79,7 @@ func TestRunHeader(t *testing.T) {
 	recs := testfix.Llama(t, "bench-vulkan-lavapipe.json")
 	c := bench.CaseResult{ID: "a", Llama: recs, Started: time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC)}
 	r := Run("", "gfx1151", []bench.CaseResult{c}, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC))
-	if r.ID != "import-20261127-000000" || r.Suite != "import" || !r.Started.Equal(c.Started) || len(r.Host.GPUs) != 1 {
+	if !strings.HasPrefix(r.ID, "import-20261127-000000-") || r.Suite != "import" || !r.Started.Equal(c.Started) || len(r.Host.GPUs) != 1 {
 		t.Fatalf("run = %+v", r)
 	}
 }

@@ -139,7 +139,10 @@ func startFormat(line string) (Format, bool) {
 	case strings.HasPrefix(line, "|") && strings.Contains(line, "t/s"):
 		return FormatMD, true
 	case strings.HasPrefix(line, "CREATE TABLE") && strings.Contains(line, "llama_bench"),
-		strings.HasPrefix(line, "INSERT INTO llama_bench"):
+		strings.HasPrefix(line, "INSERT INTO llama_bench"),
+		// Builds before 2025-08-02 name the table "test" (renamed in
+		// ggml-org/llama.cpp PR #15003, commit 3025b621d12a).
+		line == "CREATE TABLE IF NOT EXISTS test (", strings.HasPrefix(line, "INSERT INTO test ("):
 		return FormatSQL, true
 	case strings.HasPrefix(line, "build_commit,") || (strings.Contains(line, ",") && strings.Contains(line, "avg_ts") && !strings.ContainsAny(line, "{|")):
 		return FormatCSV, true

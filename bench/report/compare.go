@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,25 +43,44 @@ func (k CaseKey) Test() string {
 	return testSpec{p: k.NPrompt, n: k.NGen, d: k.NDepth}.label()
 }
 
+var testLabelRE = regexp.MustCompile(`^(?:pp(\d+)\+tg(\d+)|pp(\d+)|tg(\d+))(?: @ d(\d+))?$`)
+
+// ParseTest reads a llama-bench test label (pp512, tg128, pp512+tg128,
+// pp512 @ d4096) back into n_prompt, n_gen and n_depth.
+func ParseTest(label string) (nPrompt, nGen, nDepth int, ok bool) {
+	m := testLabelRE.FindStringSubmatch(strings.TrimSpace(label))
+	if m == nil {
+		return 0, 0, 0, false
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	switch {
+	case m[1] != "":
+		nPrompt, nGen = n(m[1]), n(m[2])
+	case m[3] != "":
+		nPrompt = n(m[3])
+	default:
+		nGen = n(m[4])
+	}
+	return nPrompt, nGen, n(m[5]), true
+}
+
 // Label is the row label the report uses, with -b/-ub when not default.
 func (k CaseKey) Label() string {
 	return RowLabel(k.Backend, k.FlashAttn) + batchSuffix(k.NBatch, k.NUbatch)
 }
 
-// batchSuffix is a row label's " (-b N, -ub N)" naming the batch sizes that
-// are not llama-bench's defaults (2048, 512; 0 is unknown), or "".
+// batchSuffix is a row label's " b256" (the seed post's "Vulkan b256"),
+// " b256 ub128", naming the batch sizes that are not llama-bench's defaults
+// (-b 2048, -ub 512; 0 is unknown), or "".
 func batchSuffix(nBatch, nUbatch int) string {
-	var extra []string
+	s := ""
 	if nBatch != 0 && nBatch != 2048 {
-		extra = append(extra, fmt.Sprintf("-b %d", nBatch))
+		s += fmt.Sprintf(" b%d", nBatch)
 	}
 	if nUbatch != 0 && nUbatch != 512 {
-		extra = append(extra, fmt.Sprintf("-ub %d", nUbatch))
+		s += fmt.Sprintf(" ub%d", nUbatch)
 	}
-	if len(extra) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(extra, ", ") + ")"
+	return s
 }
 
 // extraKeys are further llama-bench key properties (compare-llama-bench.py's
@@ -173,12 +193,11 @@ func entries(run bench.Run) []*entry {
 		if c.Tool != bench.ToolLlamaBench && len(c.Llama) == 0 {
 			continue
 		}
-		model := modelName(c)
 		if c.Status != bench.StatusOK || len(c.Llama) == 0 {
 			cfg := argsConfig(c.Args)
 			for _, s := range cfg.specs {
 				out = append(out, &entry{
-					key: CaseKey{Model: model, Backend: normBackend(backendOf(c, nil)), FlashAttn: cfg.fa,
+					key: CaseKey{Model: modelName(c), Backend: normBackend(backendOf(c, nil)), FlashAttn: cfg.fa,
 						NBatch: cfg.nBatch, NUbatch: cfg.nUb, NPrompt: s.p, NGen: s.n, NDepth: s.d},
 					side: Side{Run: run.ID, Case: c.ID, Status: c.Status, Note: statusNote(c)},
 				})
@@ -188,7 +207,7 @@ func entries(run bench.Run) []*entry {
 		for i := range c.Llama {
 			r := c.Llama[i]
 			e := &entry{
-				key: CaseKey{Model: model, Backend: normBackend(backendOf(c, &r)), FlashAttn: r.FlashAttn,
+				key: CaseKey{Model: recModel(c, &r), Backend: normBackend(backendOf(c, &r)), FlashAttn: r.FlashAttn,
 					NBatch: r.NBatch, NUbatch: r.NUbatch, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth},
 				side: Side{Run: run.ID, Case: c.ID, Status: bench.StatusOK,
 					Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}, extra: map[string]string{}},

@@ -201,3 +201,24 @@ func TestCompareHangIsRegression(t *testing.T) {
 		t.Fatalf("regressions = %+v", c.Deltas)
 	}
 }
+
+func TestParseTest(t *testing.T) {
+	for _, tt := range []struct {
+		label   string
+		p, n, d int
+		ok      bool
+	}{
+		{"pp512", 512, 0, 0, true}, {"tg128", 0, 128, 0, true}, {"pp512+tg128", 512, 128, 0, true},
+		{"pp512 @ d4096", 512, 0, 4096, true}, {"tg32 @ d64", 0, 32, 64, true}, {"pp", 0, 0, 0, false}, {"512", 0, 0, 0, false},
+	} {
+		p, n, d, ok := ParseTest(tt.label)
+		if p != tt.p || n != tt.n || d != tt.d || ok != tt.ok {
+			t.Errorf("%q: %d %d %d %v", tt.label, p, n, d, ok)
+		}
+		if ok {
+			if got := (testSpec{p: p, n: n, d: d}).label(); got != tt.label {
+				t.Errorf("%q round-trips to %q", tt.label, got)
+			}
+		}
+	}
+}

@@ -6,14 +6,20 @@ import (
 	"fmt"
 	"html/template"
 	"image/color"
+	"image/png"
 	"io"
+	"math"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/haloforge/haloforge/bench"
 )
@@ -39,6 +45,9 @@ type Figure struct {
 	Kind    string // backend, depth, memory
 	Caption string
 	PNG     []byte
+	// Width and Height are the PNG's size in pixels: the page shows it at
+	// its natural size.
+	Width, Height int
 }
 
 const (
@@ -46,16 +55,36 @@ const (
 	plotH = 3.4 * vg.Inch
 )
 
-func renderPNG(p *plot.Plot) ([]byte, error) {
-	wt, err := p.WriterTo(plotW, plotH, "png")
-	if err != nil {
-		return nil, err
-	}
+// pngDPI is the resolution gonum's PNG canvas draws at.
+const pngDPI = 96
+
+func px(l vg.Length) int { return int(math.Round(l.Dots(pngDPI))) }
+
+// barHeight is a figure's height for n horizontal bars: every bar and its
+// label get their own line, however many rows a table has.
+func barHeight(n int) vg.Length {
+	return max(plotH, vg.Points(float64(n)*16+90))
+}
+
+// renderPNG draws p at plotW x h and encodes it with fast compression (the
+// plots are flat colours: the best compression buys little and cost most
+// of a large report's time).
+func renderPNG(p *plot.Plot, h vg.Length) ([]byte, error) {
+	c := vgimg.NewWith(vgimg.UseWH(plotW, h), vgimg.UseDPI(pngDPI))
+	p.Draw(draw.New(c))
 	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&b, c.Image()); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// pendingFig is a plot laid out but not drawn yet.
+type pendingFig struct {
+	kind string
+	p    *plot.Plot
+	h    vg.Length
 }
 
 func newPlot(title, ylabel string) *plot.Plot {
@@ -63,36 +92,138 @@ func newPlot(title, ylabel string) *plot.Plot {
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
 	p.Y.Min = 0
+	p.Y.Tick.Marker = niceTicks{}
 	p.Legend.Top = true
 	return p
 }
 
-// backendFigure: t/s of one test by row (backend), one coloured bar per row.
-func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
-	p := newPlot(fmt.Sprintf("%s: %s", model, t.Tests[j]), "t/s")
-	var names []string
-	drawn := 0
-	for i, r := range t.Rows {
-		label := r.Label
-		c := r.Cells[j]
-		if c.Stat == nil {
-			label += " (" + c.Note + ")"
+// niceTicks marks an axis at 1, 2 or 5 times a power of ten, four to ten
+// major ticks, labelled with as few decimals as the step needs (t/s, MiB
+// and depth read "512", not "512.00").
+type niceTicks struct{}
+
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', -1, 64)}}
+	}
+	raw := (hi - lo) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
 		}
-		names = append(names, label)
+	}
+	dec := 0
+	if step < 1 {
+		dec = int(math.Ceil(-math.Log10(step)))
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', dec, 64)})
+	}
+	return ticks
+}
+
+// headroom raises the Y axis above the highest bar or point so the legend
+// in the top corner never covers data.
+func headroom(p *plot.Plot, legendRows int) {
+	if legendRows == 0 {
+		return
+	}
+	p.Y.Max *= 1 + 0.12*float64(legendRows) + 0.12
+}
+
+// figureBar is one bar of a backend figure: a row, or the rows of one
+// configuration (backend, FA, batch sizes, model file) that measured the
+// same test several times (several files or runs: the table shows each),
+// drawn at the mean of their means with the spread of those means.
+type figureBar struct {
+	label string
+	means []float64
+	std   float64 // of a single result
+	note  string  // why there is no number
+}
+
+func (b figureBar) value() (mean, spread float64) {
+	if len(b.means) == 1 {
+		return b.means[0], b.std
+	}
+	m, v := meanVar(b.means)
+	return m, math.Sqrt(v)
+}
+
+// figureBars gathers a table column's bars, one per configuration, in
+// table order.
+func figureBars(t Table, j int) []figureBar {
+	type cfg struct {
+		backend          string
+		fa, nb, nub      int
+		modelFile, label string
+	}
+	idx := map[cfg]int{}
+	var bars []figureBar
+	for _, r := range t.Rows {
+		c := r.Cells[j]
+		label := RowLabel(r.Backend, r.FlashAttn) + batchSuffix(r.NBatch, r.NUbatch)
+		k := cfg{r.Backend, r.FlashAttn, r.NBatch, r.NUbatch, r.ModelFile, ""}
 		if c.Stat == nil {
+			k.label = r.Label // each failure is its own bar
+			label = r.Label + " (" + c.Note + ")"
+		}
+		i, ok := idx[k]
+		if !ok {
+			i = len(bars)
+			idx[k] = i
+			bars = append(bars, figureBar{label: label, note: c.Note})
+		}
+		if c.Stat != nil {
+			bars[i].means = append(bars[i].means, c.Stat.Mean)
+			bars[i].std = c.Stat.Std
+		}
+	}
+	for i := range bars {
+		if n := len(bars[i].means); n > 1 {
+			bars[i].label += fmt.Sprintf(" (mean of %d)", n)
+		}
+	}
+	return bars
+}
+
+// backendFigure: t/s of one test by configuration, one coloured horizontal
+// bar each, labels on the Y axis in table order from the top. (Labels are
+// drawn unrotated: rotated text is what made large reports slow.)
+func backendFigure(model string, t Table, j int) (*plot.Plot, vg.Length, bool) {
+	p := newPlot(fmt.Sprintf("%s: %s", model, t.Tests[j]), "")
+	p.Y.Tick.Marker = nil
+	p.Y.Min = 0
+	p.X.Label.Text = "t/s"
+	p.X.Min = 0
+	p.X.Tick.Marker = niceTicks{}
+	bars := figureBars(t, j)
+	n := len(bars)
+	names := make([]string, n)
+	drawn := 0
+	for i, b := range bars {
+		y := float64(n - 1 - i) // first row on top
+		names[n-1-i] = b.label
+		if len(b.means) == 0 {
 			continue
 		}
-		bc, err := plotter.NewBarChart(plotter.Values{c.Stat.Mean}, vg.Points(28))
+		mean, spread := b.value()
+		bc, err := plotter.NewBarChart(plotter.Values{mean}, vg.Points(11))
 		if err != nil {
 			continue
 		}
-		bc.XMin = float64(i)
+		bc.Horizontal = true
+		bc.XMin = y
 		bc.Color = paletteAt(i)
 		bc.LineStyle.Width = 0
 		p.Add(bc)
-		if c.Stat.Std > 0 {
+		if spread > 0 {
 			// ± one standard deviation, in a grey no palette colour uses.
-			eb, err := plotter.NewYErrorBars(errPoint{x: float64(i), y: c.Stat.Mean, e: c.Stat.Std})
+			eb, err := plotter.NewXErrorBars(errPoint{x: mean, y: y, e: spread})
 			if err == nil {
 				eb.Color = color.RGBA{0x33, 0x33, 0x33, 0xff}
 				eb.Width = vg.Points(1.5)
@@ -101,19 +232,18 @@ func backendFigure(model string, t Table, j int) (*plot.Plot, bool) {
 		}
 		drawn++
 	}
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3 // keep edge bars off the axes
-	p.X.Tick.Label.Rotation = 0.25
-	p.X.Tick.Label.XAlign = draw.XRight
-	return p, drawn > 0
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3 // keep edge bars off the axes
+	p.X.Max *= 1.04
+	return p, barHeight(n), drawn > 0
 }
 
-// errPoint is one bar's mean ± std for plotter.NewYErrorBars.
+// errPoint is one horizontal bar's mean ± std (x) for plotter.NewXErrorBars.
 type errPoint struct{ x, y, e float64 }
 
 func (p errPoint) Len() int                      { return 1 }
 func (p errPoint) XY(int) (float64, float64)     { return p.x, p.y }
-func (p errPoint) YError(int) (float64, float64) { return min(p.e, p.y), p.e } // t/s never goes below 0
+func (p errPoint) XError(int) (float64, float64) { return min(p.e, p.x), p.e } // t/s never goes below 0
 
 type depthKey struct {
 	model string
@@ -122,7 +252,7 @@ type depthKey struct {
 
 // depthFigures: t/s against depth, one coloured line per row, for every
 // (model, test) measured at two or more depths.
-func depthFigures(run bench.Run) []Figure {
+func depthFigures(run bench.Run) []pendingFig {
 	type series struct {
 		label string
 		pts   map[int]float64
@@ -152,7 +282,7 @@ func depthFigures(run bench.Run) []Figure {
 			s.pts[k.NDepth] = e.side.Stat.Mean
 		}
 	}
-	var figs []Figure
+	var figs []pendingFig
 	for _, dk := range order {
 		multi := false
 		for _, s := range groups[dk] {
@@ -165,6 +295,8 @@ func depthFigures(run bench.Run) []Figure {
 		}
 		p := newPlot(fmt.Sprintf("%s: %s by context depth", dk.model, dk.base), "t/s")
 		p.X.Label.Text = "depth (tokens already in context)"
+		p.X.Tick.Marker = niceTicks{}
+		legend := 0
 		for i, lbl := range labelOrder[dk] {
 			s := groups[dk][lbl]
 			if len(s.pts) < 2 {
@@ -190,19 +322,22 @@ func depthFigures(run bench.Run) []Figure {
 			pts.Radius = vg.Points(4)
 			p.Add(line, pts)
 			p.Legend.Add(lbl, line)
+			legend++
 		}
-		png, err := renderPNG(p)
-		if err != nil {
-			continue
-		}
-		figs = append(figs, Figure{Kind: "depth", Caption: p.Title.Text, PNG: png})
+		headroom(p, legend)
+		figs = append(figs, pendingFig{kind: "depth", p: p, h: plotH})
 	}
 	return figs
 }
 
-// memoryFigure: peak VRAM and GTT per row that has them, stacked.
-func memoryFigure(m ModelSection) (*plot.Plot, bool) {
-	p := newPlot(m.Model+": peak memory (VRAM + GTT)", "MiB")
+// memoryFigure: peak VRAM and GTT per row that has them, stacked
+// horizontal bars, first row on top.
+func memoryFigure(m ModelSection) (*plot.Plot, vg.Length, bool) {
+	p := newPlot(m.Model+": peak memory (VRAM + GTT)", "")
+	p.Y.Tick.Marker = nil
+	p.X.Label.Text = "MiB"
+	p.X.Min = 0
+	p.X.Tick.Marker = niceTicks{}
 	var names []string
 	var vram, gtt plotter.Values
 	for _, t := range m.Tables {
@@ -221,223 +356,120 @@ func memoryFigure(m ModelSection) (*plot.Plot, bool) {
 			vram, gtt = append(vram, v), append(gtt, g)
 		}
 	}
-	if len(names) == 0 {
-		return nil, false
+	n := len(names)
+	if n == 0 {
+		return nil, 0, false
 	}
-	bv, err1 := plotter.NewBarChart(vram, vg.Points(28))
-	bg, err2 := plotter.NewBarChart(gtt, vg.Points(28))
+	for i, j := 0, n-1; i < j; i, j = i+1, j-1 { // first row on top
+		names[i], names[j] = names[j], names[i]
+		vram[i], vram[j] = vram[j], vram[i]
+		gtt[i], gtt[j] = gtt[j], gtt[i]
+	}
+	bv, err1 := plotter.NewBarChart(vram, vg.Points(11))
+	bg, err2 := plotter.NewBarChart(gtt, vg.Points(11))
 	if err1 != nil || err2 != nil {
-		return nil, false
+		return nil, 0, false
 	}
+	bv.Horizontal, bg.Horizontal = true, true
 	bv.Color, bg.Color = paletteAt(0), paletteAt(3)
 	bv.LineStyle.Width, bg.LineStyle.Width = 0, 0
 	bg.StackOn(bv)
 	p.Add(bv, bg)
 	p.Legend.Add("VRAM", bv)
 	p.Legend.Add("GTT", bg)
-	p.NominalX(names...)
-	p.X.Min, p.X.Max = -0.7, float64(len(names))-0.3
-	p.X.Tick.Label.Rotation = 0.25
-	p.X.Tick.Label.XAlign = draw.XRight
-	return p, true
+	p.Legend.Top = false // bottom right: bars start at the left
+	p.NominalY(names...)
+	p.Y.Min, p.Y.Max = -0.7, float64(n)-0.3
+	p.X.Max *= 1.25 // room for the legend right of the longest bar
+	return p, barHeight(n + 2), true
 }
 
 // Figures renders every plot of the report: t/s by backend for each table
 // column, t/s by depth where a run swept depths, and memory per model.
 func (r Report) Figures(run bench.Run) []Figure {
-	var figs []Figure
-	n := 0
-	add := func(kind string, p *plot.Plot) {
-		png, err := renderPNG(p)
-		if err != nil {
-			return
-		}
-		n++
-		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", kind, n), Kind: kind, Caption: p.Title.Text, PNG: png})
-	}
+	var todo []pendingFig
 	for _, m := range r.Models {
 		for _, t := range m.Tables {
 			for j := range t.Tests {
-				if p, ok := backendFigure(m.Model, t, j); ok {
-					add("backend", p)
+				if p, h, ok := backendFigure(m.Model, t, j); ok {
+					todo = append(todo, pendingFig{"backend", p, h})
 				}
 			}
 		}
 	}
-	for _, f := range depthFigures(run) {
-		n++
-		f.ID = fmt.Sprintf("plot-depth-%d", n)
-		figs = append(figs, f)
-	}
+	todo = append(todo, depthFigures(run)...)
 	for _, m := range r.Models {
-		if p, ok := memoryFigure(m); ok {
-			add("memory", p)
+		if p, h, ok := memoryFigure(m); ok {
+			todo = append(todo, pendingFig{"memory", p, h})
 		}
+	}
+	// Drawing is independent per plot: spread it over the CPUs.
+	pngs := make([][]byte, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if b, err := renderPNG(todo[i].p, todo[i].h); err == nil {
+					pngs[i] = b
+				}
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var figs []Figure
+	for i, f := range todo {
+		if pngs[i] == nil {
+			continue
+		}
+		figs = append(figs, Figure{ID: fmt.Sprintf("plot-%s-%d", f.kind, len(figs)+1), Kind: f.kind, Caption: f.p.Title.Text,
+			PNG: pngs[i], Width: px(plotW), Height: px(f.h)})
 	}
 	return figs
 }
 
-type htmlCell struct {
-	Text string
-	Best bool
-	Bad  bool
-}
-
-type htmlTable struct {
-	Head []string
-	Rows [][]htmlCell
-}
-
-type htmlModel struct {
-	Name   string
-	Tables []htmlTable
-	Notes  []string
-}
-
 type htmlFig struct {
 	ID, Kind, Caption string
+	Width, Height     int
 	Src               template.URL
 }
 
 type htmlPage struct {
-	R         Report
-	Models    []htmlModel
-	Mamf      *htmlTable
-	Bandwidth *htmlTable
-	Figs      map[string][]htmlFig
-}
-
-func mdTableToHTML(head []string, rows [][]string) htmlTable {
-	t := htmlTable{Head: head}
-	for _, r := range rows {
-		var cells []htmlCell
-		for _, c := range r {
-			best := strings.HasPrefix(c, "**") && strings.HasSuffix(c, "**")
-			c = strings.TrimSuffix(strings.TrimPrefix(c, "**"), "**")
-			bad := c == "GPU Hang" || strings.HasPrefix(c, "Crash") || c == "Error"
-			cells = append(cells, htmlCell{Text: c, Best: best, Bad: bad})
-		}
-		t.Rows = append(t.Rows, cells)
-	}
-	return t
-}
-
-// capture runs a table writer into a buffer and reads the rows back: the
-// HTML shows exactly what the markdown shows.
-func captureTables(f func(io.Writer)) []htmlTable {
-	var b bytes.Buffer
-	f(&b)
-	var out []htmlTable
-	var cur *htmlTable
-	for _, line := range strings.Split(b.String(), "\n") {
-		if !strings.HasPrefix(line, "|") {
-			cur = nil
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), "|")
-		for i := range cells {
-			cells[i] = strings.TrimSpace(cells[i])
-		}
-		if cur == nil {
-			out = append(out, htmlTable{Head: cells})
-			cur = &out[len(out)-1]
-			continue
-		}
-		if strings.Trim(strings.Join(cells, ""), "-:") == "" {
-			continue
-		}
-		*cur = mdTableToHTML(cur.Head, append(rowsOf(*cur), cells))
-	}
-	return out
-}
-
-func rowsOf(t htmlTable) [][]string {
-	var out [][]string
-	for _, r := range t.Rows {
-		var row []string
-		for _, c := range r {
-			if c.Best {
-				row = append(row, "**"+c.Text+"**")
-			} else {
-				row = append(row, c.Text)
-			}
-		}
-		out = append(out, row)
-	}
-	return out
+	R              Report
+	Headline, Host string
+	Models         []section
+	Mamf           *grid
+	MamfNotes      []string
+	Bandwidth      *grid
+	BandwidthNotes []string
+	Figs           map[string][]htmlFig
 }
 
 // HTML writes one self-contained page (inline CSS, plots as data-URI PNGs,
-// nothing fetched) with the report's tables and plots.
+// nothing fetched) with the report's tables and plots. The tables are the
+// same grids Markdown draws, built from the report model.
 func (r Report) HTML(w io.Writer, run bench.Run) error {
-	page := htmlPage{R: r, Figs: map[string][]htmlFig{}}
-	for _, m := range r.Models {
-		hm := htmlModel{Name: m.Model}
-		sec := Report{Target: r.Target, Models: []ModelSection{m}}
-		hm.Tables = captureTables(func(b io.Writer) {
-			for _, t := range sec.Models[0].Tables {
-				writeModelTable(b, t)
-				_, _ = fmt.Fprintln(b)
-				sec.efficiencyTable(b, t)
-				_, _ = fmt.Fprintln(b)
-			}
-		})
-		for _, t := range m.Tables {
-			if overPeak(t) {
-				hm.Notes = append(hm.Notes, overPeakNote)
-				break
-			}
-		}
-		page.Models = append(page.Models, hm)
+	page := htmlPage{R: r, Headline: strings.ReplaceAll(r.headline(), "`", ""), Host: r.hostLine(),
+		Models: r.sections(), Figs: map[string][]htmlFig{}}
+	if len(r.Mamf) > 0 {
+		g, notes := r.mamfGrid()
+		page.Mamf, page.MamfNotes = &g, notes
 	}
-	if len(r.Mamf) > 0 || len(r.Bandwidth) > 0 {
-		var b bytes.Buffer
-		only := Report{Target: r.Target, Mamf: r.Mamf}
-		if len(r.Mamf) > 0 {
-			_ = only.Markdown(&b)
-			if ts := captureTables(func(x io.Writer) { _, _ = x.Write(b.Bytes()) }); len(ts) > 0 {
-				page.Mamf = &ts[len(ts)-1]
-			}
-		}
-		if len(r.Bandwidth) > 0 {
-			b.Reset()
-			only = Report{Target: r.Target, Bandwidth: r.Bandwidth}
-			_ = only.Markdown(&b)
-			if ts := captureTables(func(x io.Writer) { _, _ = x.Write(b.Bytes()) }); len(ts) > 0 {
-				page.Bandwidth = &ts[len(ts)-1]
-			}
-		}
+	if len(r.Bandwidth) > 0 {
+		g, notes := r.bandwidthGrid()
+		page.Bandwidth, page.BandwidthNotes = &g, notes
 	}
 	for _, f := range r.Figures(run) {
-		page.Figs[f.Kind] = append(page.Figs[f.Kind], htmlFig{ID: f.ID, Kind: f.Kind, Caption: f.Caption,
+		page.Figs[f.Kind] = append(page.Figs[f.Kind], htmlFig{ID: f.ID, Kind: f.Kind, Caption: f.Caption, Width: f.Width, Height: f.Height,
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(f.PNG))})
 	}
 	return pageTmpl.Execute(w, page)
-}
-
-// writeModelTable is the results table of Markdown, alone.
-func writeModelTable(w io.Writer, t Table) {
-	head := []string{"Run"}
-	align := []bool{false}
-	for _, tst := range t.Tests {
-		head = append(head, tst+" (t/s)")
-		align = append(align, true)
-	}
-	head = append(head, "Max Mem (MiB)")
-	align = append(align, true)
-	var rows [][]string
-	for _, row := range t.Rows {
-		cells := []string{row.Label}
-		for _, c := range row.Cells {
-			cells = append(cells, c.text())
-		}
-		mem := FormatMemory(row.Memory)
-		if row.MemBest {
-			mem = "**" + mem + "**"
-		}
-		rows = append(rows, append(cells, mem))
-	}
-	table(w, head, align, rows)
 }
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
@@ -460,36 +492,35 @@ td.best { font-weight: bold; }
 td.bad { color: #a00; font-weight: bold; }
 .plots { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; border: 1px solid #ddd; padding: 0.4em; }
-figure img { display: block; width: 576px; height: 326px; }
+figure img { display: block; }
 figcaption { font-size: 0.85em; color: #555; text-align: center; }
 </style>
 </head>
 <body>
 <h1>haloforge report: {{.R.RunID}}</h1>
-<p class="meta">Suite <code>{{.R.Suite}}</code> on {{.R.Target.Name}} (peak {{printf "%.1f" .R.Target.PeakTFLOPS}} TFLOPS FP16/BF16, {{printf "%.0f" .R.Target.PeakGBs}} GB/s){{if not .R.Started.IsZero}}, started {{.R.Started.UTC.Format "2006-01-02 15:04 UTC"}}{{end}}.
-{{with .R.Host}}{{if .Hostname}} Host {{.Hostname}}{{end}}{{if .Kernel}}, kernel {{.Kernel}}{{end}}{{if .Firmware}}, linux-firmware {{.Firmware}}{{end}}{{range .GPUs}}, {{.}}{{end}}.{{end}}</p>
-{{range .Models}}
-<h2>{{.Name}}</h2>
-{{range .Tables}}<table>
+<p class="meta">{{.Headline}}{{with .Host}} {{.}}{{end}}</p>
+{{define "grid"}}<table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if .Bad}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
-{{end}}{{range .Notes}}<p class="note">{{.}}</p>
+{{end}}{{range .Models}}
+<h2>{{.Name}}</h2>
+{{range .Tables}}{{template "grid" .}}{{end}}{{range .Notes}}<p class="note">{{.}}</p>
 {{end}}{{end}}
 {{with .Mamf}}<h2>Matmul (mamf-finder)</h2>
-<table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.Text}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{template "grid" .}}{{end}}{{range .MamfNotes}}<p class="note">{{.}}</p>
+{{end}}
 {{with .Bandwidth}}<h2>Memory bandwidth (rocm_bandwidth_test)</h2>
-<table><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td>{{.Text}}</td>{{end}}</tr>{{end}}</table>{{end}}
+{{template "grid" .}}{{end}}{{range .BandwidthNotes}}<p class="note">{{.}}</p>
+{{end}}
 <h2>t/s by backend</h2>
-<div class="plots">{{range index .Figs "backend"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "backend"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No llama-bench results.</p>{{end}}</div>
 <h2>t/s by depth</h2>
-<div class="plots">{{range index .Figs "depth"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "depth"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No test in this run was measured at two or more context depths (llama-bench -d).</p>{{end}}</div>
 <h2>Memory</h2>
-<div class="plots">{{range index .Figs "memory"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
+<div class="plots">{{range index .Figs "memory"}}<figure id="{{.ID}}"><img alt="{{.Caption}}" width="{{.Width}}" height="{{.Height}}" src="{{.Src}}"><figcaption>{{.Caption}}</figcaption></figure>
 {{else}}<p>No memory peaks were measured in this run.</p>{{end}}</div>
 </body>
 </html>

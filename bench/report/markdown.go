@@ -16,30 +16,28 @@ import (
 // FormatStat prints mean ± std with two decimals, as llama-bench does.
 func FormatStat(s Stat) string { return fmt.Sprintf("%.2f ± %.2f", s.Mean, s.Std) }
 
-// FormatMemory prints peaks as the seed's VRAM+GTT in MiB ("7+8062"), "n/a"
-// when neither was measured; a missing half reads "n/a" too.
+// FormatMemory prints peaks as the seed's VRAM+GTT in MiB ("7+8062"), the
+// one figure when only one of them was measured ("4219", as the seed's
+// first table shows it), and "" when neither was (the seed leaves the CPU
+// rows' cells empty).
 func FormatMemory(m bench.MemoryPeaks) string {
-	if m.VRAMMiB == nil && m.GTTMiB == nil {
-		return "n/a"
+	mib := func(p float64) string { return strconv.FormatFloat(p, 'f', 0, 64) }
+	switch {
+	case m.VRAMMiB != nil && m.GTTMiB != nil:
+		return mib(*m.VRAMMiB) + "+" + mib(*m.GTTMiB)
+	case m.VRAMMiB != nil:
+		return mib(*m.VRAMMiB)
+	case m.GTTMiB != nil:
+		return mib(*m.GTTMiB)
 	}
-	part := func(p *float64) string {
-		if p == nil {
-			return "n/a"
-		}
-		return strconv.FormatFloat(*p, 'f', 0, 64)
-	}
-	return part(m.VRAMMiB) + "+" + part(m.GTTMiB)
+	return ""
 }
 
 func (c Cell) text() string {
 	if c.Stat == nil {
 		return c.Note
 	}
-	s := FormatStat(*c.Stat)
-	if c.Best {
-		s = "**" + s + "**"
-	}
-	return s
+	return FormatStat(*c.Stat)
 }
 
 func isPP(test string) bool { return strings.HasPrefix(test, "pp") && !strings.Contains(test, "+tg") }
@@ -96,15 +94,209 @@ func table(w io.Writer, head []string, align []bool, rows [][]string) {
 	}
 }
 
-// Markdown writes the report as markdown.
-func (r Report) Markdown(out io.Writer) error {
-	w := bufio.NewWriter(out)
-	_, _ = fmt.Fprintf(w, "# haloforge report: %s\n\n", r.RunID)
-	_, _ = fmt.Fprintf(w, "Suite `%s` on %s (peak %.1f TFLOPS FP16/BF16, %.0f GB/s)", r.Suite, r.Target.Name, r.Target.PeakTFLOPS, r.Target.PeakGBs)
-	if !r.Started.IsZero() {
-		_, _ = fmt.Fprintf(w, ", started %s", r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+// grid is one rendered table, whatever the output format: markdown and
+// HTML both draw it, so they always show the same cells.
+type grid struct {
+	Head  []string
+	Align []bool // right-aligned columns
+	Rows  [][]gridCell
+}
+
+type gridCell struct {
+	Text string
+	Best bool // bold
+	Bad  bool // a hang, crash or error
+}
+
+func (g *grid) col(head string, right bool) {
+	g.Head = append(g.Head, head)
+	g.Align = append(g.Align, right)
+}
+
+func plain(texts ...string) []gridCell {
+	out := make([]gridCell, len(texts))
+	for i, t := range texts {
+		out[i] = gridCell{Text: t}
 	}
-	_, _ = fmt.Fprintln(w, ".")
+	return out
+}
+
+// markdown writes g as a padded markdown table, bold as **...**.
+func (g grid) markdown(w io.Writer) {
+	rows := make([][]string, len(g.Rows))
+	for i, r := range g.Rows {
+		rows[i] = make([]string, len(r))
+		for j, c := range r {
+			rows[i][j] = c.Text
+			if c.Best && c.Text != "" {
+				rows[i][j] = "**" + c.Text + "**"
+			}
+		}
+	}
+	table(w, g.Head, g.Align, rows)
+}
+
+func badStatus(s bench.Status) bool {
+	return s == bench.StatusHang || s == bench.StatusCrash || s == bench.StatusError
+}
+
+// hasMemory reports whether any row of t has a memory peak: tables without
+// any leave the Max Mem column out, as the seed does.
+func hasMemory(t Table) bool {
+	for _, r := range t.Rows {
+		if _, ok := memTotal(r.Memory); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// resultsGrid is a model's results table: | Run | pp512 (t/s) | ... | Max Mem (MiB) |.
+func resultsGrid(t Table) grid {
+	var g grid
+	g.col("Run", false)
+	for _, tst := range t.Tests {
+		g.col(tst+" (t/s)", true)
+	}
+	mem := hasMemory(t)
+	if mem {
+		g.col("Max Mem (MiB)", true)
+	}
+	for _, row := range t.Rows {
+		cells := []gridCell{{Text: row.Label}}
+		for _, c := range row.Cells {
+			cells = append(cells, gridCell{Text: c.text(), Best: c.Best, Bad: c.Stat == nil && badStatus(c.Status)})
+		}
+		if mem {
+			cells = append(cells, gridCell{Text: FormatMemory(row.Memory), Best: row.MemBest})
+		}
+		g.Rows = append(g.Rows, cells)
+	}
+	return g
+}
+
+// efficiencyGrid follows a results table when any cell has an efficiency:
+// tok/TFLOP for pp columns, % of peak bandwidth for tg columns. over
+// reports a bandwidth above 100 % (see overPeakNote).
+func efficiencyGrid(t Table) (g grid, ok, over bool) {
+	var cols []int
+	for j, tst := range t.Tests {
+		if isPP(tst) || isTG(tst) {
+			for _, row := range t.Rows {
+				if row.Cells[j].Efficiency != nil {
+					cols = append(cols, j)
+					break
+				}
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return g, false, false
+	}
+	g.col("Efficiency", false)
+	for _, j := range cols {
+		if isPP(t.Tests[j]) {
+			g.col(t.Tests[j]+" tok/TFLOP", true)
+		} else {
+			g.col(t.Tests[j]+" % of peak BW", true)
+		}
+	}
+	for _, row := range t.Rows {
+		cells := plain(row.Label)
+		for _, j := range cols {
+			e := row.Cells[j].Efficiency
+			switch {
+			case e == nil:
+				cells = append(cells, gridCell{Text: "n/a"})
+			case isPP(t.Tests[j]):
+				cells = append(cells, gridCell{Text: f2(*e)})
+			case *e > 100:
+				over = true
+				cells = append(cells, gridCell{Text: fmt.Sprintf("%.1f %% †", *e)})
+			default:
+				cells = append(cells, gridCell{Text: fmt.Sprintf("%.1f %%", *e)})
+			}
+		}
+		g.Rows = append(g.Rows, cells)
+	}
+	return g, true, over
+}
+
+// mamfGrid is the mamf-finder summary; the % of peak column names the
+// target's peak when it has one.
+func (r Report) mamfGrid() (g grid, notes []string) {
+	pct := "max % of peak"
+	if r.Target.PeakTFLOPS > 0 {
+		pct = fmt.Sprintf("max %% of %.1f", r.Target.PeakTFLOPS)
+	}
+	for _, h := range []string{"Case", "device", "torch", "dtype"} {
+		g.col(h, false)
+	}
+	for _, h := range []string{"mean TFLOPS", "median TFLOPS", "max TFLOPS @ MxNxK", pct} {
+		g.col(h, true)
+	}
+	for _, m := range r.Mamf {
+		if m.Status != bench.StatusOK {
+			g.Rows = append(g.Rows, append(plain(m.Case, m.Device, m.Torch), gridCell{Text: statusWord(m.Status), Bad: badStatus(m.Status)},
+				gridCell{}, gridCell{}, gridCell{}, gridCell{}))
+			continue
+		}
+		p := "n/a"
+		if m.PctPeak != nil {
+			p = fmt.Sprintf("%.1f %%", *m.PctPeak)
+		} else if m.PeakNote != "" {
+			notes = appendUnique(notes, m.Case+": no % of peak: "+m.PeakNote+".")
+		}
+		g.Rows = append(g.Rows, plain(m.Case, m.Device, m.Torch, m.Dtype, f2(m.Mean), f2(m.Median), f2(m.Max)+" @ "+m.Shape, p))
+	}
+	return g, notes
+}
+
+// bandwidthGrid is the rocm_bandwidth_test summary.
+func (r Report) bandwidthGrid() (g grid, notes []string) {
+	pct := "GPU copy % of peak"
+	if r.Target.PeakGBs > 0 {
+		pct = fmt.Sprintf("GPU copy %% of %.0f", r.Target.PeakGBs)
+	}
+	g.col("Case", false)
+	for _, h := range []string{"GPU copy (GB/s)", "CPU→GPU (GB/s)", "GPU→CPU (GB/s)", pct} {
+		g.col(h, true)
+	}
+	for _, b := range r.Bandwidth {
+		if b.Status != bench.StatusOK {
+			g.Rows = append(g.Rows, []gridCell{{Text: b.Case}, {Text: statusWord(b.Status), Bad: badStatus(b.Status)}, {}, {}, {}})
+			continue
+		}
+		p := "n/a"
+		if b.PctPeak != nil {
+			p = fmt.Sprintf("%.1f %%", *b.PctPeak)
+		} else if b.PeakNote != "" {
+			notes = appendUnique(notes, b.Case+": no % of peak: "+b.PeakNote+".")
+		}
+		g.Rows = append(g.Rows, plain(b.Case, optF(b.GPUCopy), optF(b.HostToGP), optF(b.GPUToHst), p))
+	}
+	return g, notes
+}
+
+// headline is the report's first sentence: suite, target and its peaks.
+func (r Report) headline() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Suite `%s` on %s", r.Suite, r.Target.Name)
+	if r.Target.PeakTFLOPS > 0 || r.Target.PeakGBs > 0 {
+		fmt.Fprintf(&b, " (peak %.1f TFLOPS FP16/BF16, %.0f GB/s)", r.Target.PeakTFLOPS, r.Target.PeakGBs)
+	} else {
+		b.WriteString(" (no peak figures known)")
+	}
+	if !r.Started.IsZero() {
+		fmt.Fprintf(&b, ", started %s", r.Started.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	b.WriteString(".")
+	return b.String()
+}
+
+// hostLine lists the host facts the run recorded ("" when none), as one
+// sentence: "host strix, kernel 6.18.4, GPU gfx1151 (Radeon 8060S)."
+func (r Report) hostLine() string {
 	var host []string
 	if r.Host.Hostname != "" {
 		host = append(host, "host "+r.Host.Hostname)
@@ -115,49 +307,80 @@ func (r Report) Markdown(out io.Writer) error {
 	if r.Host.Firmware != "" {
 		host = append(host, "linux-firmware "+r.Host.Firmware)
 	}
+	if r.Host.CPU != "" {
+		host = append(host, "CPU "+r.Host.CPU)
+	}
 	if len(r.Host.GPUs) > 0 {
 		host = append(host, "GPU "+strings.Join(r.Host.GPUs, ", "))
 	}
-	if len(host) > 0 {
-		_, _ = fmt.Fprintf(w, "%s.\n", strings.Join(host, ", "))
+	if len(host) == 0 {
+		return ""
 	}
+	return strings.Join(host, ", ") + "."
+}
+
+// section is one model's tables in render order.
+type section struct {
+	Name   string
+	Tables []grid
+	Notes  []string
+}
+
+// sections lays every model out as grids: each results table followed by
+// its efficiency table.
+func (r Report) sections() []section {
+	out := make([]section, 0, len(r.Models))
 	for _, m := range r.Models {
-		_, _ = fmt.Fprintf(w, "\n## %s\n", m.Model)
+		sec := section{Name: m.Model}
+		over := false
 		for _, t := range m.Tables {
+			sec.Tables = append(sec.Tables, resultsGrid(t))
+			if g, ok, o := efficiencyGrid(t); ok {
+				sec.Tables = append(sec.Tables, g)
+				over = over || o
+			}
+		}
+		if over {
+			sec.Notes = append(sec.Notes, overPeakNote)
+		}
+		out = append(out, sec)
+	}
+	return out
+}
+
+// Markdown writes the report as markdown.
+func (r Report) Markdown(out io.Writer) error {
+	w := bufio.NewWriter(out)
+	_, _ = fmt.Fprintf(w, "# haloforge report: %s\n\n", r.RunID)
+	_, _ = fmt.Fprintln(w, r.headline())
+	if h := r.hostLine(); h != "" {
+		_, _ = fmt.Fprintln(w, h)
+	}
+	for _, sec := range r.sections() {
+		_, _ = fmt.Fprintf(w, "\n## %s\n", sec.Name)
+		for _, g := range sec.Tables {
 			_, _ = fmt.Fprintln(w)
-			writeModelTable(w, t)
-			r.efficiencyTable(w, t)
+			g.markdown(w)
+		}
+		for _, n := range sec.Notes {
+			_, _ = fmt.Fprintln(w, "\n"+n)
 		}
 	}
 	if len(r.Mamf) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Matmul (mamf-finder)\n\n")
-		var rows [][]string
-		for _, m := range r.Mamf {
-			if m.Status != bench.StatusOK {
-				rows = append(rows, []string{m.Case, "", statusWord(m.Status), "", "", ""})
-				continue
-			}
-			rows = append(rows, []string{m.Case, m.Dtype, f2(m.Mean), f2(m.Median), f2(m.Max) + " @ " + m.Shape, fmt.Sprintf("%.1f %%", m.PctPeak)})
+		g, notes := r.mamfGrid()
+		g.markdown(w)
+		for _, n := range notes {
+			_, _ = fmt.Fprintln(w, "\n"+n)
 		}
-		table(w, []string{"Case", "dtype", "mean TFLOPS", "median TFLOPS", "max TFLOPS @ MxNxK", fmt.Sprintf("max %% of %.1f", r.Target.PeakTFLOPS)},
-			[]bool{false, false, true, true, true, true}, rows)
 	}
 	if len(r.Bandwidth) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Memory bandwidth (rocm_bandwidth_test)\n\n")
-		var rows [][]string
-		for _, b := range r.Bandwidth {
-			if b.Status != bench.StatusOK {
-				rows = append(rows, []string{b.Case, statusWord(b.Status), "", "", ""})
-				continue
-			}
-			pct := "n/a"
-			if b.PctPeak != nil {
-				pct = fmt.Sprintf("%.1f %%", *b.PctPeak)
-			}
-			rows = append(rows, []string{b.Case, optF(b.GPUCopy), optF(b.HostToGP), optF(b.GPUToHst), pct})
+		g, notes := r.bandwidthGrid()
+		g.markdown(w)
+		for _, n := range notes {
+			_, _ = fmt.Fprintln(w, "\n"+n)
 		}
-		table(w, []string{"Case", "GPU copy (GB/s)", "CPU→GPU (GB/s)", "GPU→CPU (GB/s)", fmt.Sprintf("GPU copy %% of %.0f", r.Target.PeakGBs)},
-			[]bool{false, true, true, true, true}, rows)
 	}
 	if len(r.Problems) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Not shown\n\n")
@@ -188,75 +411,6 @@ func optF(p *float64) string {
 const overPeakNote = "† above 100 %: the bandwidth figure assumes every weight is read once per token (model size);" +
 	" a mixture-of-experts model reads only its active experts, so this is not a real bandwidth."
 
-// overPeak reports whether a table has a generation bandwidth above 100 %.
-func overPeak(t Table) bool {
-	for j, tst := range t.Tests {
-		if !isTG(tst) {
-			continue
-		}
-		for _, r := range t.Rows {
-			if e := r.Cells[j].Efficiency; e != nil && *e > 100 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// efficiencyTable follows a results table when any cell has an efficiency:
-// tok/TFLOP for pp columns, % of peak bandwidth for tg columns.
-func (r Report) efficiencyTable(w io.Writer, t Table) {
-	var cols []int
-	for j, tst := range t.Tests {
-		if isPP(tst) || isTG(tst) {
-			for _, row := range t.Rows {
-				if row.Cells[j].Efficiency != nil {
-					cols = append(cols, j)
-					break
-				}
-			}
-		}
-	}
-	if len(cols) == 0 {
-		return
-	}
-	head := []string{"Efficiency"}
-	align := []bool{false}
-	for _, j := range cols {
-		if isPP(t.Tests[j]) {
-			head = append(head, t.Tests[j]+" tok/TFLOP")
-		} else {
-			head = append(head, t.Tests[j]+" % of peak BW")
-		}
-		align = append(align, true)
-	}
-	var rows [][]string
-	overPeak := false
-	for _, row := range t.Rows {
-		cells := []string{row.Label}
-		for _, j := range cols {
-			e := row.Cells[j].Efficiency
-			switch {
-			case e == nil:
-				cells = append(cells, "n/a")
-			case isPP(t.Tests[j]):
-				cells = append(cells, f2(*e))
-			case *e > 100:
-				overPeak = true
-				cells = append(cells, fmt.Sprintf("%.1f %% †", *e))
-			default:
-				cells = append(cells, fmt.Sprintf("%.1f %%", *e))
-			}
-		}
-		rows = append(rows, cells)
-	}
-	_, _ = fmt.Fprintln(w)
-	table(w, head, align, rows)
-	if overPeak {
-		_, _ = fmt.Fprintln(w, "\n"+overPeakNote)
-	}
-}
-
 // JSON writes the report as indented JSON.
 func (r Report) JSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -264,17 +418,22 @@ func (r Report) JSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// CSV writes one line per row and test.
+// CSV writes one line per row and test of every llama-bench table, then
+// one per figure of every mamf-finder case (mean, median, max TFLOPS) and
+// rocm_bandwidth_test case (GPU copy, CPU→GPU, GPU→CPU GB/s), those in the
+// value and unit columns. Nothing the other formats show is left out.
 func (r Report) CSV(out io.Writer) error {
 	w := csv.NewWriter(out)
-	_ = w.Write([]string{"run", "model", "row", "backend", "flash_attn", "n_batch", "n_ubatch", "test", "status", "note",
-		"mean_ts", "stddev_ts", "samples", "vram_mib", "gtt_mib", "ram_mib", "efficiency", "efficiency_unit", "cases"})
+	_ = w.Write([]string{"run", "tool", "model", "row", "backend", "flash_attn", "n_batch", "n_ubatch", "test", "status", "note",
+		"mean_ts", "stddev_ts", "samples", "vram_mib", "gtt_mib", "ram_mib", "efficiency", "efficiency_unit", "cases",
+		"value", "unit", "detail"})
 	opt := func(p *float64) string {
 		if p == nil {
 			return ""
 		}
 		return strconv.FormatFloat(*p, 'f', -1, 64)
 	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	for _, m := range r.Models {
 		for _, t := range m.Tables {
 			for _, row := range t.Rows {
@@ -282,8 +441,8 @@ func (r Report) CSV(out io.Writer) error {
 					c := row.Cells[j]
 					var mean, std, n, eff, unit string
 					if c.Stat != nil {
-						mean = strconv.FormatFloat(c.Stat.Mean, 'f', -1, 64)
-						std = strconv.FormatFloat(c.Stat.Std, 'f', -1, 64)
+						mean = num(c.Stat.Mean)
+						std = num(c.Stat.Std)
 						n = strconv.Itoa(len(c.Stat.Samples))
 					}
 					if c.Efficiency != nil {
@@ -293,13 +452,40 @@ func (r Report) CSV(out io.Writer) error {
 							unit = "% peak BW"
 						}
 					}
-					_ = w.Write([]string{r.RunID, m.Model, row.Label, row.Backend, strconv.Itoa(row.FlashAttn),
+					_ = w.Write([]string{r.RunID, string(bench.ToolLlamaBench), m.Model, row.Label, row.Backend, strconv.Itoa(row.FlashAttn),
 						strconv.Itoa(row.NBatch), strconv.Itoa(row.NUbatch), tst, string(c.Status), c.Note, mean, std, n,
 						opt(row.Memory.VRAMMiB), opt(row.Memory.GTTMiB), opt(row.Memory.RAMMiB), eff, unit,
-						strings.Join(row.Cases, " ")})
+						strings.Join(row.Cases, " "), "", "", ""})
 				}
 			}
 		}
+	}
+	line := func(tool bench.Tool, model, cs, test string, st bench.Status, note, value, unit, detail string, pct *float64, pctUnit string) {
+		eff, eu := "", ""
+		if pct != nil {
+			eff, eu = strconv.FormatFloat(*pct, 'f', 4, 64), pctUnit
+		}
+		_ = w.Write([]string{r.RunID, string(tool), model, cs, "", "", "", "", test, string(st), note,
+			"", "", "", "", "", "", eff, eu, cs, value, unit, detail})
+	}
+	for _, m := range r.Mamf {
+		if m.Status != bench.StatusOK {
+			line(bench.ToolMamf, m.Device, m.Case, "max", m.Status, statusWord(m.Status), "", "", "", nil, "")
+			continue
+		}
+		detail := strings.TrimSpace(strings.Join([]string{m.Dtype, m.Torch}, " "))
+		line(bench.ToolMamf, m.Device, m.Case, "mean", m.Status, "", num(m.Mean), "TFLOPS", detail, nil, "")
+		line(bench.ToolMamf, m.Device, m.Case, "median", m.Status, "", num(m.Median), "TFLOPS", detail, nil, "")
+		line(bench.ToolMamf, m.Device, m.Case, "max", m.Status, m.PeakNote, num(m.Max), "TFLOPS", detail+" @ "+m.Shape, m.PctPeak, "% peak TFLOPS")
+	}
+	for _, b := range r.Bandwidth {
+		if b.Status != bench.StatusOK {
+			line(bench.ToolRBT, "", b.Case, "gpu copy", b.Status, statusWord(b.Status), "", "", "", nil, "")
+			continue
+		}
+		line(bench.ToolRBT, "", b.Case, "gpu copy", b.Status, b.PeakNote, opt(b.GPUCopy), "GB/s", b.Version, b.PctPeak, "% peak BW")
+		line(bench.ToolRBT, "", b.Case, "cpu to gpu", b.Status, "", opt(b.HostToGP), "GB/s", b.Version, nil, "")
+		line(bench.ToolRBT, "", b.Case, "gpu to cpu", b.Status, "", opt(b.GPUToHst), "GB/s", b.Version, nil, "")
 	}
 	w.Flush()
 	return w.Error()

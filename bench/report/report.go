@@ -11,6 +11,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -20,17 +21,53 @@ import (
 	"github.com/haloforge/haloforge/bench/llamabench"
 )
 
-// Target holds the peak figures efficiency is measured against. The CLI
-// fills it (later from recipes.LookupTarget).
+// Target holds the peak figures efficiency is measured against.
 type Target struct {
 	Name       string  `json:"name"`
 	PeakTFLOPS float64 `json:"peak_tflops"` // dense FP16/BF16
 	PeakGBs    float64 `json:"peak_gbs"`    // memory bandwidth, GB/s (1e9 bytes)
+	// Devices are substrings of the device names tools print for this
+	// target (mamf-finder's torch device name, llama-bench's gpu_info): a
+	// result naming another device is not measured against these peaks.
+	Devices []string `json:"-"`
 }
 
 // DefaultTarget is Strix Halo: 512 FP16 FLOP/clk/CU x 40 CU x 2.9 GHz, and
-// LPDDR5X-8000 on a 256-bit bus.
-var DefaultTarget = Target{Name: "gfx1151", PeakTFLOPS: 59.4, PeakGBs: 256}
+// LPDDR5X-8000 on a 256-bit bus. torch names its GPU "AMD Radeon Graphics"
+// (gcnArchName gfx1151).
+var DefaultTarget = Target{Name: "gfx1151", PeakTFLOPS: 59.4, PeakGBs: 256,
+	Devices: []string{"gfx1151", "Radeon 8060S", "AMD Radeon Graphics"}}
+
+// LookupTarget is the one place peak figures come from: the known target of
+// that name, or false.
+func LookupTarget(name string) (Target, bool) {
+	switch name {
+	case DefaultTarget.Name:
+		return DefaultTarget, true
+	}
+	return Target{Name: name}, false
+}
+
+// peakFor is the peak a result measured on device is compared with, or
+// why there is none ("" device: the run's target).
+func (t Target) peakFor(device string, peak float64) (float64, string) {
+	if device != "" && len(t.Devices) > 0 {
+		match := false
+		for _, d := range t.Devices {
+			if strings.Contains(strings.ToLower(device), strings.ToLower(d)) {
+				match = true
+				break
+			}
+		}
+		if !match {
+			return 0, fmt.Sprintf("measured on %s, not %s: no peak known for it", device, t.Name)
+		}
+	}
+	if peak <= 0 {
+		return 0, fmt.Sprintf("no peak figure for target %s (pass --peak-tflops/--peak-gbs)", t.Name)
+	}
+	return peak, ""
+}
 
 // Stat is a t/s figure: mean and standard deviation over N samples.
 type Stat struct {
@@ -50,8 +87,11 @@ type Cell struct {
 }
 
 // Row is one backend configuration in a table (a "Run" row of the seed).
+// Rows are never merged across results that measured the same test: a
+// second file with identical settings is a row of its own, labelled by
+// what differs (model file, build, test date, source).
 type Row struct {
-	Label     string            `json:"label"` // HIP, HIP + FA, HIP + rocWMMA + FA, Vulkan (-b 256) ...
+	Label     string            `json:"label"` // HIP, HIP + FA, HIP + WMMA + FA, Vulkan b256 ...
 	Backend   string            `json:"backend"`
 	FlashAttn int               `json:"flash_attn"`
 	NBatch    int               `json:"n_batch,omitempty"`
@@ -61,7 +101,9 @@ type Row struct {
 	Memory    bench.MemoryPeaks `json:"memory"`
 	MemBest   bool              `json:"memory_best,omitempty"`
 	ModelSize int64             `json:"model_size,omitempty"` // bytes, for bandwidth efficiency
+	ModelFile string            `json:"model_file,omitempty"` // llama-bench model_filename
 	BuildInfo string            `json:"build,omitempty"`      // llama-bench "commit (number)"
+	TestDate  string            `json:"test_date,omitempty"`  // first test_time's date (YYYY-MM-DD)
 }
 
 // Table is rows over one set of tests (pp512+tg128, pp8192+tg8192, ...).
@@ -82,11 +124,15 @@ type MamfRow struct {
 	Backend string       `json:"backend,omitempty"`
 	Status  bench.Status `json:"status"`
 	Dtype   string       `json:"dtype,omitempty"`
+	Device  string       `json:"device,omitempty"`
+	Torch   string       `json:"torch,omitempty"`
 	Mean    float64      `json:"mean_tflops"`
 	Median  float64      `json:"median_tflops"`
 	Max     float64      `json:"max_tflops"`
 	Shape   string       `json:"max_shape,omitempty"`
-	PctPeak float64      `json:"pct_peak"` // max / target peak
+	PctPeak *float64     `json:"pct_peak,omitempty"` // max / the device's peak; nil: PeakNote says why
+	// PeakNote says why there is no % of peak.
+	PeakNote string `json:"peak_note,omitempty"`
 }
 
 // BandwidthRow summarises one rocm_bandwidth_test case.
@@ -98,6 +144,7 @@ type BandwidthRow struct {
 	HostToGP *float64     `json:"host_to_gpu_gbs,omitempty"`
 	GPUToHst *float64     `json:"gpu_to_host_gbs,omitempty"`
 	PctPeak  *float64     `json:"gpu_copy_pct_peak,omitempty"`
+	PeakNote string       `json:"peak_note,omitempty"`
 }
 
 // Report is a rendered view of one run.
@@ -114,7 +161,7 @@ type Report struct {
 }
 
 // BackendLabel is the seed's name for a backend build: cpu -> CPU,
-// hip -> HIP, hip-rocwmma -> HIP + rocWMMA, vulkan -> Vulkan. llama-bench's
+// hip -> HIP, hip-rocwmma -> HIP + WMMA, vulkan -> Vulkan. llama-bench's
 // own backends field (ROCm, Vulkan, CPU) is accepted too.
 func BackendLabel(b string) string {
 	switch strings.ToLower(strings.TrimSpace(b)) {
@@ -123,7 +170,7 @@ func BackendLabel(b string) string {
 	case "hip", "rocm", "cuda,rocm":
 		return "HIP"
 	case "hip-rocwmma", "hip+rocwmma", "rocwmma":
-		return "HIP + rocWMMA"
+		return "HIP + WMMA" // the seed post's name for the rocWMMA build
 	case "vulkan", "vulkan-radv", "radv":
 		return "Vulkan"
 	case "vulkan-amdvlk", "amdvlk":
@@ -248,13 +295,14 @@ type rowKey struct {
 	fa        int
 	nb, nub   int
 	modelFile string
+	dup       int // 0, or the n-th row of results that measured the same tests again
 }
 
 type rowAcc struct {
 	key    rowKey
 	row    Row
 	byTest map[string]Cell
-	order  int
+	source string // the case the row's first results came from
 }
 
 type tableAcc struct {
@@ -281,17 +329,31 @@ func maxPeak(a, b *float64) *float64 {
 	return a
 }
 
+// modelName is the section a case without results goes under.
 func modelName(c bench.CaseResult) string {
 	if c.Model != "" {
 		return c.Model
 	}
-	for _, r := range c.Llama {
-		if r.ModelFile != "" {
-			return strings.TrimSuffix(path.Base(r.ModelFile), ".gguf")
+	for i := range c.Llama {
+		if n := recModel(c, &c.Llama[i]); n != "" {
+			return n
 		}
-		if r.ModelType != "" {
-			return r.ModelType
-		}
+	}
+	return "unknown model"
+}
+
+// recModel names the model of one llama-bench record: the case's model (the
+// suite's name, or the import's --model), else llama-bench's model_type,
+// which every output format prints, else the model file's base name. An
+// output of several models (-m a -m b) names each record's own.
+func recModel(c bench.CaseResult, r *llamabench.Record) string {
+	switch {
+	case c.Model != "":
+		return c.Model
+	case r.ModelType != "":
+		return r.ModelType
+	case r.ModelFile != "":
+		return strings.TrimSuffix(path.Base(r.ModelFile), ".gguf")
 	}
 	return "unknown model"
 }
@@ -306,41 +368,63 @@ func backendOf(c bench.CaseResult, r *llamabench.Record) string {
 	return ""
 }
 
-// Build lays a run out as report tables.
-func Build(run bench.Run, t Target) Report {
-	rep := Report{RunID: run.ID, Suite: run.Suite, Started: run.Started, Host: run.Host, Target: t}
-	models := map[string]*modelAcc{}
-	var modelOrder []string
-	seq := 0
-	place := func(model string, tests []string, key rowKey, c bench.CaseResult) *rowAcc {
-		m := models[model]
-		if m == nil {
-			m = &modelAcc{name: model, tables: map[string]*tableAcc{}}
-			models[model] = m
-			modelOrder = append(modelOrder, model)
-		}
-		tk := strings.Join(tests, "|")
-		tb := m.tables[tk]
-		if tb == nil {
-			tb = &tableAcc{tests: tests, rows: map[rowKey]*rowAcc{}}
-			m.tables[tk] = tb
-			m.order = append(m.order, tk)
-		}
-		ra := tb.rows[key]
+// builder accumulates a run's llama-bench results into model sections.
+type builder struct {
+	models     map[string]*modelAcc
+	modelOrder []string
+}
+
+// place finds the row of table (model, tests) for key that has none of
+// tests measured yet, creating one (the next dup) when every row of that
+// key already has them: results are never dropped or merged.
+func (b *builder) place(model string, tests []string, key rowKey, c bench.CaseResult) *rowAcc {
+	m := b.models[model]
+	if m == nil {
+		m = &modelAcc{name: model, tables: map[string]*tableAcc{}}
+		b.models[model] = m
+		b.modelOrder = append(b.modelOrder, model)
+	}
+	tk := strings.Join(tests, "|")
+	tb := m.tables[tk]
+	if tb == nil {
+		tb = &tableAcc{tests: tests, rows: map[rowKey]*rowAcc{}}
+		m.tables[tk] = tb
+		m.order = append(m.order, tk)
+	}
+	var ra *rowAcc
+	for key.dup = 0; ; key.dup++ {
+		ra = tb.rows[key]
 		if ra == nil {
-			seq++
-			ra = &rowAcc{key: key, byTest: map[string]Cell{}, order: seq, row: Row{
-				Backend: key.backend, FlashAttn: key.fa, NBatch: key.nb, NUbatch: key.nub,
+			ra = &rowAcc{key: key, byTest: map[string]Cell{}, source: c.ID, row: Row{
+				Backend: key.backend, FlashAttn: key.fa, NBatch: key.nb, NUbatch: key.nub, ModelFile: key.modelFile,
 			}}
 			tb.rows[key] = ra
 			tb.order = append(tb.order, key)
+			break
 		}
-		ra.row.Cases = appendUnique(ra.row.Cases, c.ID)
-		ra.row.Memory.VRAMMiB = maxPeak(ra.row.Memory.VRAMMiB, c.Memory.VRAMMiB)
-		ra.row.Memory.GTTMiB = maxPeak(ra.row.Memory.GTTMiB, c.Memory.GTTMiB)
-		ra.row.Memory.RAMMiB = maxPeak(ra.row.Memory.RAMMiB, c.Memory.RAMMiB)
-		return ra
+		free := true
+		for _, t := range tests {
+			if _, taken := ra.byTest[t]; taken {
+				free = false
+				break
+			}
+		}
+		if free {
+			break
+		}
 	}
+	ra.row.Cases = appendUnique(ra.row.Cases, c.ID)
+	ra.row.Memory.VRAMMiB = maxPeak(ra.row.Memory.VRAMMiB, c.Memory.VRAMMiB)
+	ra.row.Memory.GTTMiB = maxPeak(ra.row.Memory.GTTMiB, c.Memory.GTTMiB)
+	ra.row.Memory.RAMMiB = maxPeak(ra.row.Memory.RAMMiB, c.Memory.RAMMiB)
+	return ra
+}
+
+// Build lays a run out as report tables.
+func Build(run bench.Run, t Target) Report {
+	rep := Report{RunID: run.ID, Suite: run.Suite, Started: run.Started, Host: run.Host, Target: t,
+		Models: []ModelSection{}}
+	b := &builder{models: map[string]*modelAcc{}}
 	for _, c := range run.Cases {
 		switch {
 		case c.Tool == bench.ToolMamf || c.Mamf != nil:
@@ -353,7 +437,6 @@ func Build(run bench.Run, t Target) Report {
 			rep.Problems = append(rep.Problems, fmt.Sprintf("case %s: unknown tool %q, not shown", c.ID, c.Tool))
 			continue
 		}
-		model := modelName(c)
 		if c.Status != bench.StatusOK || len(c.Llama) == 0 {
 			cfg := argsConfig(c.Args)
 			key := rowKey{backend: backendOf(c, nil), fa: cfg.fa, nb: cfg.nBatch, nub: cfg.nUb}
@@ -361,67 +444,65 @@ func Build(run bench.Run, t Target) Report {
 			if c.Status == bench.StatusOK {
 				note = "no results"
 			}
-			ra := place(model, cfg.tests, key, c)
+			ra := b.place(modelName(c), cfg.tests, key, c)
 			for _, tst := range cfg.tests {
 				ra.byTest[tst] = Cell{Status: c.Status, Note: note}
 			}
 			continue
 		}
-		// Group the case's records into rows (one case may sweep -fa 0,1).
+		// Group the case's records into rows (one case may sweep -fa 0,1
+		// or several models); a test measured twice starts a new group.
 		type grp struct {
-			key  rowKey
-			recs []llamabench.Record
+			model string
+			key   rowKey
+			recs  []llamabench.Record
+			seen  map[string]bool
 		}
 		var groups []*grp
-		gi := map[rowKey]*grp{}
+		type gk struct {
+			model string
+			key   rowKey
+		}
+		gi := map[gk]*grp{}
 		for i := range c.Llama {
-			r := c.Llama[i]
-			key := rowKey{backend: backendOf(c, &r), fa: r.FlashAttn, nb: r.NBatch, nub: r.NUbatch, modelFile: r.ModelFile}
-			g := gi[key]
-			if g == nil {
-				g = &grp{key: key}
-				gi[key] = g
+			r := &c.Llama[i]
+			k := gk{recModel(c, r), rowKey{backend: backendOf(c, r), fa: r.FlashAttn, nb: r.NBatch, nub: r.NUbatch, modelFile: r.ModelFile}}
+			g := gi[k]
+			if g == nil || g.seen[r.Label()] {
+				g = &grp{model: k.model, key: k.key, seen: map[string]bool{}}
+				gi[k] = g
 				groups = append(groups, g)
 			}
-			g.recs = append(g.recs, r)
+			g.seen[r.Label()] = true
+			g.recs = append(g.recs, *r)
 		}
 		for _, g := range groups {
 			tests := make([]string, 0, len(g.recs))
 			for _, r := range g.recs {
 				tests = appendUnique(tests, r.Label())
 			}
-			ra := place(model, tests, g.key, c)
+			ra := b.place(g.model, tests, g.key, c)
 			for _, r := range g.recs {
-				lbl := r.Label()
-				if _, dup := ra.byTest[lbl]; dup {
-					continue
-				}
-				st := &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}
-				cell := Cell{Stat: st, Status: bench.StatusOK}
-				switch {
-				case r.NPrompt > 0 && r.NGen == 0 && t.PeakTFLOPS > 0:
-					v := r.AvgTS / t.PeakTFLOPS
-					cell.Efficiency = &v
-				case r.NGen > 0 && r.NPrompt == 0 && t.PeakGBs > 0 && r.ModelSize > 0:
-					v := r.AvgTS * float64(r.ModelSize) / (t.PeakGBs * 1e9) * 100
-					cell.Efficiency = &v
-				}
-				ra.byTest[lbl] = cell
+				ra.byTest[r.Label()] = llamaCell(r, t)
 				if r.ModelSize > 0 {
 					ra.row.ModelSize = r.ModelSize
 				}
 				if r.BuildCommit != "" {
 					ra.row.BuildInfo = fmt.Sprintf("%s (%d)", r.BuildCommit, r.BuildNumber)
 				}
+				if d, _, ok := strings.Cut(r.TestTime, "T"); ok && ra.row.TestDate == "" {
+					ra.row.TestDate = d
+				}
 			}
 		}
 	}
-	for _, mn := range modelOrder {
-		m := models[mn]
+	for _, mn := range b.modelOrder {
+		m := b.models[mn]
 		sec := ModelSection{Model: mn}
 		for _, tk := range m.order {
 			tb := m.tables[tk]
 			table := Table{Tests: tb.tests}
+			var sources []string
 			for _, k := range tb.order {
 				ra := tb.rows[k]
 				row := ra.row
@@ -433,14 +514,36 @@ func Build(run bench.Run, t Target) Report {
 					row.Cells = append(row.Cells, cell)
 				}
 				table.Rows = append(table.Rows, row)
+				sources = append(sources, ra.source)
 			}
-			labelRows(table.Rows)
+			labelRows(table.Rows, sources)
 			markBest(table)
 			sec.Tables = append(sec.Tables, table)
 		}
 		rep.Models = append(rep.Models, sec)
 	}
 	return rep
+}
+
+// llamaCell is one llama-bench result with its efficiency against t:
+// tok/TFLOP for prompt processing, % of peak bandwidth for generation,
+// unless the result names a GPU that is not t's.
+func llamaCell(r llamabench.Record, t Target) Cell {
+	cell := Cell{Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}, Status: bench.StatusOK}
+	dev := r.GPUInfo // "" on CPU builds: the run's target
+	switch {
+	case r.NPrompt > 0 && r.NGen == 0:
+		if peak, note := t.peakFor(dev, t.PeakTFLOPS); note == "" {
+			v := r.AvgTS / peak
+			cell.Efficiency = &v
+		}
+	case r.NGen > 0 && r.NPrompt == 0 && r.ModelSize > 0:
+		if peak, note := t.peakFor(dev, t.PeakGBs); note == "" {
+			v := r.AvgTS * float64(r.ModelSize) / (peak * 1e9) * 100
+			cell.Efficiency = &v
+		}
+	}
+	return cell
 }
 
 func appendUnique(s []string, v string) []string {
@@ -452,21 +555,62 @@ func appendUnique(s []string, v string) []string {
 	return append(s, v)
 }
 
-// labelRows names rows by backend and FA, adding -b/-ub (and the model file)
-// only where two rows of the table would otherwise read the same.
-func labelRows(rows []Row) {
-	base := make([]string, len(rows))
-	count := map[string]int{}
+// labelRows names rows by backend and FA ("HIP + FA"), adding -b/-ub
+// ("Vulkan b256") where two rows of the table would otherwise read the same,
+// then what else tells them apart: the model file, the llama.cpp build, the
+// test date, the case (file) the results came from; "#n" only when nothing
+// differs.
+func labelRows(rows []Row, sources []string) {
+	labels := make([]string, len(rows))
 	for i, r := range rows {
-		base[i] = RowLabel(r.Backend, r.FlashAttn)
-		count[base[i]]++
+		labels[i] = RowLabel(r.Backend, r.FlashAttn)
+	}
+	parts := []func(i int) string{
+		func(i int) string { return batchSuffix(rows[i].NBatch, rows[i].NUbatch) },
+		func(i int) string {
+			if rows[i].ModelFile == "" {
+				return ""
+			}
+			return " · " + path.Base(rows[i].ModelFile)
+		},
+		func(i int) string {
+			if rows[i].BuildInfo == "" {
+				return ""
+			}
+			return " · build " + rows[i].BuildInfo
+		},
+		func(i int) string {
+			if rows[i].TestDate == "" {
+				return ""
+			}
+			return " · " + rows[i].TestDate
+		},
+		func(i int) string { return " · " + strings.TrimPrefix(sources[i], "import/") },
+	}
+	for _, part := range parts {
+		groups := map[string][]int{}
+		for i, l := range labels {
+			groups[l] = append(groups[l], i)
+		}
+		for _, idx := range groups {
+			if len(idx) < 2 {
+				continue
+			}
+			distinct := map[string]bool{}
+			for _, i := range idx {
+				distinct[part(i)] = true
+			}
+			if len(distinct) < 2 {
+				continue
+			}
+			for _, i := range idx {
+				labels[i] += part(i)
+			}
+		}
 	}
 	seen := map[string]int{}
 	for i := range rows {
-		l := base[i]
-		if count[l] > 1 {
-			l += batchSuffix(rows[i].NBatch, rows[i].NUbatch)
-		}
+		l := labels[i]
 		seen[l]++
 		if seen[l] > 1 {
 			l += fmt.Sprintf(" #%d", seen[l])
@@ -489,8 +633,14 @@ func memTotal(m bench.MemoryPeaks) (float64, bool) {
 	return t, true
 }
 
-// markBest bolds the highest mean of each test column and the lowest memory,
-// when at least two rows have a value to compare.
+// minBestRows is how many rows must have a value before the best is bold:
+// with two rows bold says nothing a reader cannot see (the seed post bolds
+// its eight- and six-row tables, not its two-row ones).
+const minBestRows = 3
+
+// markBest bolds the highest mean of each test column and the lowest memory
+// (VRAM+GTT; equal lowest values all bold), when at least minBestRows rows
+// have a value to compare.
 func markBest(t Table) {
 	for j := range t.Tests {
 		best, n := -1, 0
@@ -502,22 +652,25 @@ func markBest(t Table) {
 				}
 			}
 		}
-		if n >= 2 {
+		if n >= minBestRows {
 			t.Rows[best].Cells[j].Best = true
 		}
 	}
-	best, n := -1, 0
-	bestV := 0.0
-	for i, r := range t.Rows {
+	n := 0
+	bestV := math.Inf(1)
+	for _, r := range t.Rows {
 		if v, ok := memTotal(r.Memory); ok {
 			n++
-			if best < 0 || v < bestV {
-				best, bestV = i, v
-			}
+			bestV = math.Min(bestV, v)
 		}
 	}
-	if n >= 2 {
-		t.Rows[best].MemBest = true
+	if n < minBestRows {
+		return
+	}
+	for i, r := range t.Rows {
+		if v, ok := memTotal(r.Memory); ok && v == bestV {
+			t.Rows[i].MemBest = true
+		}
 	}
 }
 
@@ -525,9 +678,13 @@ func mamfRow(c bench.CaseResult, t Target) MamfRow {
 	r := MamfRow{Case: c.ID, Backend: c.Backend, Status: c.Status}
 	if m := c.Mamf; m != nil {
 		r.Dtype, r.Mean, r.Median, r.Max = m.Dtype, m.Mean.TFLOPS, m.Median.TFLOPS, m.Max.TFLOPS
+		r.Device, r.Torch = m.Device, m.Torch
 		r.Shape = fmt.Sprintf("%dx%dx%d", m.Max.M, m.Max.N, m.Max.K)
-		if t.PeakTFLOPS > 0 {
-			r.PctPeak = m.Max.TFLOPS / t.PeakTFLOPS * 100
+		if peak, note := t.peakFor(m.Device, t.PeakTFLOPS); note != "" {
+			r.PeakNote = note
+		} else {
+			v := m.Max.TFLOPS / peak * 100
+			r.PctPeak = &v
 		}
 	}
 	return r
@@ -537,9 +694,13 @@ func bandwidthRow(c bench.CaseResult, t Target) BandwidthRow {
 	r := BandwidthRow{Case: c.ID, Status: c.Status}
 	if b := c.Bandwidth; b != nil {
 		r.Version, r.GPUCopy, r.HostToGP, r.GPUToHst = b.Version, b.GPUCopyGBs, b.HostToGPUGBs, b.GPUToHostGBs
-		if b.GPUCopyGBs != nil && t.PeakGBs > 0 {
-			v := *b.GPUCopyGBs / t.PeakGBs * 100
-			r.PctPeak = &v
+		if b.GPUCopyGBs != nil {
+			if peak, note := t.peakFor("", t.PeakGBs); note != "" {
+				r.PeakNote = note
+			} else {
+				v := *b.GPUCopyGBs / peak * 100
+				r.PctPeak = &v
+			}
 		}
 	}
 	return r

@@ -59,7 +59,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("results store %s: %w (is the server running and reachable, and the user allowed in pg_hba.conf?)", name, err)
 	}
-	s := &Store{db: db, path: name, d: pgDialect{}}
+	s := &Store{db: db, path: name, d: pgDialect{}, version: len(migrations)}
 	if err := pgMigrate(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("results store %s: %w", name, err)

@@ -125,7 +125,11 @@ func (s *Store) Resolve(ctx context.Context, ref string) (string, error) {
 			}
 		}
 		var id string
-		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
+		order := "COALESCE(stored, started)"
+		if s.version < 4 { // read-only on an older schema: no stored column
+			order = "started"
+		}
+		err := s.x().QueryRowContext(ctx, "SELECT id FROM runs ORDER BY "+order+" DESC, id DESC LIMIT 1 OFFSET ?", n).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return "", fmt.Errorf("%w: %s (the store %s holds fewer runs; see haloforge history or run haloforge bench)", ErrNotFound, ref, s.path)
 		}
@@ -173,11 +177,15 @@ func (s *Store) Has(ctx context.Context, id string) (bool, error) {
 	return n > 0, err
 }
 
-// Latest is the most recently started run's id.
+// Latest is the most recently stored run's id.
 func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(ctx, "latest") }
 
 // Run loads a full run (header and every case with its results) by exact id.
 func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
+	return s.run(ctx, id, false)
+}
+
+func (s *Store) run(ctx context.Context, id string, lean bool) (bench.Run, error) {
 	r, err := scanRun(s.x().QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -185,7 +193,7 @@ func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
 	if err != nil {
 		return r, err
 	}
-	cases, err := s.loadCases(ctx, "c.run_id = ?", id)
+	cases, err := s.loadCasesWith(ctx, "c.run_id = ?", []any{id}, "", nil, lean)
 	if err != nil {
 		return r, err
 	}
@@ -196,22 +204,52 @@ func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
 	return r, nil
 }
 
+// RunTyped is Run with each llama-bench record's typed fields only (no
+// Fields map or Order): what report needs, at a fraction of the load time.
+func (s *Store) RunTyped(ctx context.Context, id string) (bench.Run, error) {
+	return s.run(ctx, id, true)
+}
+
 // HistoryFilter selects cases across runs; empty fields match everything.
 type HistoryFilter struct {
+	// Test keeps only llama-bench results of one test (n_prompt, n_gen,
+	// n_depth), selected in SQL; cases left with no result are dropped
+	// unless they failed. nil: every test.
+	Test    *TestSpec
 	Model   string
 	Backend string
 	Tool    bench.Tool
 	Suite   string
 }
 
+// TestSpec is one llama-bench test: prompt and generated tokens at a depth.
+type TestSpec struct{ NPrompt, NGen, NDepth int }
+
 // CaseHistory returns every run, oldest first, holding only the cases that
 // match the filter (runs with no matching case are left out).
 func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error) {
 	where := "(? = '' OR c.model = ?) AND (? = '' OR c.backend = ?) AND (? = '' OR c.tool = ?) AND (? = '' OR r.suite = ?)"
 	args := []any{f.Model, f.Model, f.Backend, f.Backend, string(f.Tool), string(f.Tool), f.Suite, f.Suite}
-	cases, err := s.loadCases(ctx, where, args...)
+	var lw string
+	var la []any
+	if t := f.Test; t != nil {
+		lw = " AND lb.n_prompt = ? AND lb.n_gen = ? AND lb.n_depth = ?"
+		la = []any{t.NPrompt, t.NGen, t.NDepth}
+	}
+	cases, err := s.loadCasesWith(ctx, where, args, lw, la, true)
 	if err != nil {
 		return nil, err
+	}
+	if f.Test != nil {
+		for run, cs := range cases {
+			kept := cs[:0]
+			for _, c := range cs {
+				if len(c.Llama) > 0 || c.Status != bench.StatusOK {
+					kept = append(kept, c)
+				}
+			}
+			cases[run] = kept
+		}
 	}
 	rows, err := s.x().QueryContext(ctx, "SELECT "+runCols+" FROM runs ORDER BY started, id")
 	if err != nil {
@@ -235,6 +273,16 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // loadCases loads cases (with results) matching a WHERE clause over cases c
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
+	return s.loadCasesWith(ctx, where, args, "", nil, false)
+}
+
+// loadCasesWith is loadCases with a further condition on the llama_bench
+// rows loaded (llamaWhere, " AND lb.... = ?", with its llamaArgs).
+//
+// lean leaves each record's Fields and Order out (only the typed fields):
+// decoding those maps is most of a large run's load time, and only
+// compare's matching reads them.
+func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any, lean bool) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
   c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
@@ -306,14 +354,14 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	// Results of the selected cases. The same WHERE applies through the join.
 	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
 JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
-WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
+WHERE ` + where + llamaWhere + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 	type pending struct {
 		c *bench.CaseResult
 		j string
 		r llamabench.Record
 	}
 	var todo []pending
-	if err := eachRow(ctx, s.x(), lq, args, func(run, cs, j string) error {
+	if err := eachRow(ctx, s.x(), lq, append(append([]any{}, args...), llamaArgs...), func(run, cs, j string) error {
 		if c := index[key{run, cs}]; c != nil {
 			todo = append(todo, pending{c: c, j: j})
 		}
@@ -331,7 +379,7 @@ WHERE ` + where + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(todo); i += workers {
-				if err := json.Unmarshal([]byte(todo[i].j), &todo[i].r); err != nil && errs[w] == nil {
+				if err := decodeRecord([]byte(todo[i].j), &todo[i].r, lean); err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("case %s: llama-bench row: %w", todo[i].c.ID, err)
 				}
 			}
@@ -402,4 +450,25 @@ func ptr(n sql.NullFloat64) *float64 {
 	}
 	v := n.Float64
 	return &v
+}
+
+// typedRecord is a stored record with its Fields and Order left undecoded.
+type typedRecord struct {
+	llamabench.Record
+	Fields json.RawMessage `json:"fields,omitempty"`
+	Order  json.RawMessage `json:"order,omitempty"`
+}
+
+// decodeRecord decodes a record_json value into r; lean leaves Fields and
+// Order out.
+func decodeRecord(j []byte, r *llamabench.Record, lean bool) error {
+	if !lean {
+		return json.Unmarshal(j, r)
+	}
+	var w typedRecord
+	if err := json.Unmarshal(j, &w); err != nil {
+		return err
+	}
+	*r = w.Record
+	return nil
 }

@@ -17,6 +17,9 @@ type Results interface {
 	Resolve(ctx context.Context, ref string) (string, error)
 	Has(ctx context.Context, id string) (bool, error)
 	Run(ctx context.Context, id string) (bench.Run, error)
+	// RunTyped is Run without each llama-bench record's Fields map and
+	// Order (its typed fields only): for report, which reads no other.
+	RunTyped(ctx context.Context, id string) (bench.Run, error)
 	Runs(ctx context.Context, f RunFilter) ([]RunSummary, error)
 	CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error)
 	// Path names the database for messages: the file, or the DSN without

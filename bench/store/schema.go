@@ -141,6 +141,13 @@ ALTER TABLE cases ADD COLUMN timeout_sec REAL;
 ALTER TABLE cases ADD COLUMN proc_vram_mib REAL;
 ALTER TABLE cases ADD COLUMN proc_gtt_mib REAL;
 `,
+	// 4: when each run was stored (written first or replaced), which is what
+	// "latest" means: an import of old outputs is the latest run even though
+	// its tests ran long ago. Runs stored before have none and sort by start.
+	`
+ALTER TABLE runs ADD COLUMN stored TEXT;
+CREATE INDEX runs_stored ON runs(stored);
+`,
 }
 
 // reservedColumns are llama_bench columns haloforge owns; a llama-bench field

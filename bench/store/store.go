@@ -53,6 +53,9 @@ type Store struct {
 	db   *sql.DB
 	path string  // the file, or the DSN with its password hidden
 	d    dialect // SQL differences: sqlite (nil) or postgres
+	// version is the number of migrations the schema has (all of them
+	// unless opened read-only on a database an older haloforge wrote).
+	version int
 }
 
 // Open opens (creating if needed) the database at path, in WAL mode with a
@@ -77,6 +80,52 @@ func Open(path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens an existing database for reading only: it never
+// writes, so it works on a read-only file, directory or mount (report,
+// history and compare use it). A database in WAL mode whose -shm file
+// cannot be created there is opened as immutable: it must not be written
+// by another process meanwhile, which a read-only mount already ensures.
+// Its schema is used as found; an older schema lacks only what later
+// migrations added (see version).
+func OpenReadOnly(path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("results store %s: %w", path, err)
+	}
+	var lastErr error
+	for _, mode := range []string{"mode=ro", "mode=ro&immutable=1"} {
+		dsn := "file:" + path + "?" + mode + "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("results store %s: %w", path, err)
+		}
+		s := &Store{db: db, path: path}
+		if err := s.readVersion(context.Background()); err != nil {
+			_ = db.Close()
+			lastErr = err
+			continue
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("results store %s: open read-only: %w", path, lastErr)
+}
+
+// readVersion reads the schema version and checks this haloforge knows it.
+func (s *Store) readVersion(ctx context.Context) error {
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&s.version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if s.version > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this haloforge knows (%d): upgrade haloforge", s.version, len(migrations))
+	}
+	// The runs table is there in every version: a file that is not a
+	// haloforge results database fails here, not at the first query.
+	var n int
+	if err := s.x().QueryRowContext(ctx, "SELECT COUNT(*) FROM runs WHERE id = ''").Scan(&n); err != nil {
+		return fmt.Errorf("not a haloforge results database: %w", err)
+	}
+	return nil
+}
+
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
@@ -95,26 +144,51 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("schema version %d is newer than this haloforge knows (%d): upgrade haloforge", v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
+		if err := s.migrateStep(ctx, i); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
-			_ = tx.Rollback()
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
+	}
+	s.version = len(migrations)
+	return nil
+}
+
+// migrateStep applies migration i unless another process did so since this
+// one read the version: the transaction takes the write lock when it begins
+// (_txlock=immediate), and the version is read again under it, so several
+// processes opening a fresh database at once create its tables once.
+func (s *Store) migrateStep(ctx context.Context, i int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migration %d: %w", i+1, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > i {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+		return fmt.Errorf("migration %d: %w", i+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
+		return fmt.Errorf("migration %d: %w", i+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration %d: %w", i+1, err)
 	}
 	return nil
 }
 
 const timeLayout = time.RFC3339Nano
+
+// storedLayout writes the stored column: fixed width, so text order is time
+// order (RFC3339Nano drops trailing zeros and would not sort).
+const storedLayout = "2006-01-02T15:04:05.000000000Z"
+
+// storedNow is the stored column's value for a run written now.
+func storedNow() string { return time.Now().UTC().Format(storedLayout) }
 
 func fmtTime(t time.Time) any {
 	if t.IsZero() {
@@ -255,12 +329,12 @@ func putRun(ctx context.Context, db execer, r bench.Run) error {
 		return fmt.Errorf("run %s: %w", r.ID, err)
 	}
 	_, err = db.ExecContext(ctx, `
-INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest, run_json)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO runs (id, suite, target, started, finished, host, images, lock_digest, run_json, stored)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT(id) DO UPDATE SET suite=excluded.suite, target=excluded.target,
   started=excluded.started, finished=excluded.finished, host=excluded.host,
   images=excluded.images, lock_digest=excluded.lock_digest, run_json=excluded.run_json`,
-		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest, runJ)
+		r.ID, r.Suite, r.Target, fmtTime(r.Started), fmtTime(r.Finished), host, imgs, r.LockDigest, runJ, storedNow())
 	if err != nil {
 		return fmt.Errorf("store run %s: %w", r.ID, err)
 	}
@@ -295,6 +369,16 @@ func (s *Store) PutRunWithCases(ctx context.Context, r bench.Run, replace bool) 
 		}
 		if found && !replace {
 			return fmt.Errorf("%w: %s (choose another --run id)", ErrExists, r.ID)
+		}
+		if found {
+			// Replace means replace: the old cases (and their results, ON
+			// DELETE CASCADE) go, and the run counts as stored now.
+			if _, err := tx.ExecContext(ctx, "DELETE FROM cases WHERE run_id = ?", r.ID); err != nil {
+				return fmt.Errorf("replace run %s: %w", r.ID, err)
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE runs SET stored = ? WHERE id = ?", storedNow(), r.ID); err != nil {
+				return fmt.Errorf("replace run %s: %w", r.ID, err)
+			}
 		}
 		if err := putRun(ctx, tx, r); err != nil {
 			return err

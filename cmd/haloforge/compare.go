@@ -102,13 +102,21 @@ Examples:
 			}
 			defer func() { _ = s.Close() }()
 			ctx := context.Background()
+			// The two runs load side by side (each decodes its own results).
+			var next bench.Run
+			var nextErr error
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				next, nextErr = loadRun(ctx, s, args[1])
+			}()
 			base, err := loadRun(ctx, s, args[0])
+			<-done
 			if err != nil {
 				return fmt.Errorf("BASE: %w", err)
 			}
-			next, err := loadRun(ctx, s, args[1])
-			if err != nil {
-				return fmt.Errorf("NEW: %w", err)
+			if nextErr != nil {
+				return fmt.Errorf("NEW: %w", nextErr)
 			}
 			return compareRuns(cmd.OutOrStdout(), base, next, report.CompareOptions{Threshold: th, Alpha: alpha},
 				format == "json", fmt.Sprintf("from %s to %s", base.ID, next.ID))

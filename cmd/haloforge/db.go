@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -36,14 +32,6 @@ Examples:
 	}
 	cmd.AddCommand(newDBMigrateCmd())
 	return cmd
-}
-
-// migrateCounts is what db migrate did.
-type migrateCounts struct {
-	Runs, Skipped, Updated, Cases, LlamaRows int
-	// Clashes are runs not copied because the destination holds another
-	// run (other start time or host) under the same id.
-	Clashes []string
 }
 
 func newDBMigrateCmd() *cobra.Command {
@@ -105,7 +93,7 @@ host) is never copied over it: it is named, and migrate exits non-zero.`,
 				return err
 			}
 			defer func() { _ = dst.Close() }()
-			n, err := migrateRuns(ctx, src, dst, dryRun, cmd.ErrOrStderr())
+			n, err := store.Migrate(ctx, src, dst, dryRun, cmd.ErrOrStderr())
 			verb := "copied"
 			if dryRun {
 				verb = "would copy"
@@ -120,64 +108,4 @@ host) is never copied over it: it is named, and migrate exits non-zero.`,
 	cmd.Flags().StringVar(&home, "home", "", "haloforge data directory whose results.db is the default --from")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "count what would be copied, write nothing")
 	return cmd
-}
-
-// migrateRuns copies every run of src missing from (or grown since in) dst,
-// oldest first, each in one transaction, printing progress to log.
-func migrateRuns(ctx context.Context, src, dst store.Results, dryRun bool, log io.Writer) (migrateCounts, error) {
-	var n migrateCounts
-	list, err := src.Runs(ctx, store.RunFilter{})
-	if err != nil {
-		return n, fmt.Errorf("list runs of %s: %w", src.Path(), err)
-	}
-	for i := len(list) - 1; i >= 0; i-- { // Runs is newest first
-		id := list[i].ID
-		run, err := src.Run(ctx, id)
-		if err != nil {
-			return n, fmt.Errorf("read run %s from %s: %w", id, src.Path(), err)
-		}
-		have, err := dst.Run(ctx, id)
-		replace := false
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-		case err != nil:
-			return n, fmt.Errorf("look up run %s in %s: %w", id, dst.Path(), err)
-		case !store.SameRun(have, run):
-			_, _ = fmt.Fprintf(log, "haloforge db migrate: run %s not copied: %s holds another run under that id (started %s on %q; this one started %s on %q)\n",
-				id, dst.Path(), have.Started.UTC().Format(time.RFC3339), have.Host.Hostname, run.Started.UTC().Format(time.RFC3339), run.Host.Hostname)
-			n.Clashes = append(n.Clashes, id)
-			continue
-		case len(have.Cases) >= len(run.Cases) && have.Finished.Equal(run.Finished):
-			n.Skipped++
-			continue
-		default:
-			replace = true
-		}
-		if !dryRun {
-			if err := dst.PutRunWithCases(ctx, run, replace); err != nil {
-				if errors.Is(err, store.ErrExists) { // another migrator copied it just now
-					n.Skipped++
-					continue
-				}
-				return n, fmt.Errorf("copy run %s: %w (runs before it were copied; rerun to continue)", id, err)
-			}
-		}
-		if replace {
-			n.Updated++
-		} else {
-			n.Runs++
-		}
-		n.Cases += len(run.Cases)
-		for _, c := range run.Cases {
-			n.LlamaRows += len(c.Llama)
-		}
-		if done := len(list) - i; done%50 == 0 {
-			_, _ = fmt.Fprintf(log, "haloforge db migrate: %d/%d runs\n", done, len(list))
-		}
-	}
-	if len(n.Clashes) > 0 {
-		return n, fmt.Errorf("%d run(s) not copied because %s holds other runs under their ids: %s; they stay in %s (read them with --db %s)",
-			len(n.Clashes), dst.Path(), strings.Join(n.Clashes, ", "), src.Path(), src.Path())
-	}
-	return n, nil
 }

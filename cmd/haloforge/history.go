@@ -22,6 +22,16 @@ func jsonOut(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// loadRunTyped resolves a run reference and loads the run with its
+// llama-bench records' typed fields only (report reads no other).
+func loadRunTyped(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
+	id, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return bench.Run{}, err
+	}
+	return s.RunTyped(ctx, id)
+}
+
 // loadRun resolves a run reference and loads the run.
 func loadRun(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
 	id, err := s.Resolve(ctx, ref)
@@ -84,7 +94,15 @@ Examples:
 				}
 				return tw.Flush()
 			}
-			runs, err := s.CaseHistory(ctx, store.HistoryFilter{Model: model, Backend: backend, Suite: suite, Tool: bench.ToolLlamaBench})
+			hf := store.HistoryFilter{Model: model, Backend: backend, Suite: suite, Tool: bench.ToolLlamaBench}
+			if test != "" {
+				p, n, d, ok := report.ParseTest(test)
+				if !ok {
+					return fmt.Errorf("bad --test %q: give a llama-bench test label such as pp512, tg128, pp512+tg128 or pp512 @ d4096", test)
+				}
+				hf.Test = &store.TestSpec{NPrompt: p, NGen: n, NDepth: d}
+			}
+			runs, err := s.CaseHistory(ctx, hf)
 			if err != nil {
 				return err
 			}

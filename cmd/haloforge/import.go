@@ -95,18 +95,15 @@ Examples:
 				return fmt.Errorf("import: %w (nothing was stored)", err)
 			}
 			_ = (&runner.RunDir{Path: dir}).WriteHeader(run) // the store has the run; this copy is for the raw files' reader
-			n := 0
-			for _, c := range run.Cases {
-				n += len(c.Llama)
-			}
-			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%d llama-bench tests) into %s\n", len(run.Cases), run.ID, n, s.Path())
+			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "imported %d file(s) as run %s (%s) into %s\n",
+				len(run.Cases), run.ID, ingest.Summary(run.Cases), s.Path())
 			return nil
 		},
 	}
 	db.register(cmd)
-	cmd.Flags().StringVar(&runID, "run", "", "run id (default import-YYYYMMDD-HHMMSS)")
+	cmd.Flags().StringVar(&runID, "run", "", "run id (default import-YYYYMMDD-HHMMSS-RANDOM)")
 	cmd.Flags().StringVar(&backend, "backend", "", "backend build of every file: cpu, hip, hip-rocwmma, vulkan (default: from llama-bench's backends field)")
-	cmd.Flags().StringVar(&model, "model", "", "model name (default: the model file's base name)")
+	cmd.Flags().StringVar(&model, "model", "", "model name (default: llama-bench's model_type, e.g. \"llama 7B Q4_0\")")
 	cmd.Flags().StringVar(&target, "target", "gfx1151", "GPU target the outputs were measured on")
 	cmd.Flags().StringVar(&tool, "tool", "", "force the tool: llama-bench, mamf-finder or rocm_bandwidth_test (default: detect)")
 	cmd.Flags().BoolVar(&replace, "replace", false, "replace a stored run with the same id")

@@ -24,12 +24,20 @@ func newReportCmd() *cobra.Command {
 		Short: "Print a run's results as the seed's tables (markdown, json, csv) or one HTML page with plots",
 		Long: `Print a stored run as the tables people post: per model,
 | Run | pp512 (t/s) | tg128 (t/s) | Max Mem (MiB) | with mean ± std, the best
-value of each column in bold, memory as VRAM+GTT MiB ("n/a" when not measured)
-and "GPU Hang" for hung cases; the same for pp8192/tg8192; then efficiency
+value of each column in bold (from three rows up; equal lowest memory all
+bold), memory as VRAM+GTT MiB (blank when not measured, the column left out
+when no row has it) and "GPU Hang" for hung cases; the same for pp8192/tg8192; then efficiency
 (tok/TFLOP for prompt processing, % of peak memory bandwidth for generation),
 mamf-finder and rocm_bandwidth_test summaries against the target's peaks.
 
-RUN is a run id, a unique prefix of one, latest (default) or latest~N.
+A row is one backend configuration ("HIP + WMMA + FA", "Vulkan b256"); results
+that measured the same test again (several files, builds or days in one run)
+are rows of their own, labelled by what differs. mamf-finder and bandwidth
+figures are given as % of the target's peaks only when measured on that
+target's GPU; otherwise the reason is printed.
+
+RUN is a run id, a unique prefix of one, latest (default: the run stored
+last) or latest~N.
 
 --html writes one self-contained page (inline CSS, plots embedded as PNG: t/s
 by backend, t/s by context depth, memory) that opens with no network.
@@ -60,7 +68,7 @@ Examples:
 			}
 			defer func() { _ = s.Close() }()
 			ctx := context.Background()
-			run, err := loadRun(ctx, s, ref)
+			run, err := loadRunTyped(ctx, s, ref)
 			if err != nil {
 				return err
 			}

@@ -134,7 +134,7 @@ func TestReportFormats(t *testing.T) {
 	for _, tt := range []struct{ format, want string }{
 		{"md", "| Run "},
 		{"json", `"run_id": "q"`},
-		{"csv", "run,model,row"},
+		{"csv", "run,tool,model,row"},
 		{"html", "<!DOCTYPE html>"},
 	} {
 		t.Run(tt.format, func(t *testing.T) {

@@ -54,27 +54,25 @@ func resultsLocation(flag, home string) string {
 	return bench.DBPath(home)
 }
 
-// open opens the results store; with mustExist an absent SQLite file is an
-// error rather than a new empty one.
+// open opens the results store; with mustExist (the readers: report,
+// compare, history) an absent SQLite file is an error rather than a new
+// empty one, and the file is opened read-only, so a read-only home or mount
+// still reads.
 func (f *resultsFlags) open(mustExist bool) (store.Results, error) {
 	return openResults(context.Background(), f.path(), mustExist)
 }
 
 // openResults is the one place the CLI opens a results store: a postgres://
-// DSN is a PostgreSQL database, anything else a SQLite file.
+// DSN is a PostgreSQL database, anything else a SQLite file, opened
+// read-only when mustExist.
 func openResults(ctx context.Context, where string, mustExist bool) (store.Results, error) {
 	if mustExist && !store.IsDSN(where) {
 		if _, err := os.Stat(where); errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no results database at %s: run `haloforge bench` or `haloforge import FILE...` first, or pass --db/--home (or set %s)", where, dbEnv)
 		}
+		return store.OpenReadOnly(where)
 	}
 	return store.OpenAny(ctx, where)
-}
-
-// knownTargets are the peak figures of targets haloforge knows; recipes'
-// target table replaces this once it exists.
-var knownTargets = map[string]report.Target{
-	"gfx1151": report.DefaultTarget,
 }
 
 // targetFlags pick the peaks efficiency is measured against.
@@ -98,10 +96,7 @@ func (t *targetFlags) resolve(runTarget string, warn io.Writer) report.Target {
 	if name == "" {
 		name = report.DefaultTarget.Name
 	}
-	tg, ok := knownTargets[name]
-	if !ok {
-		tg = report.Target{Name: name}
-	}
+	tg, _ := report.LookupTarget(name)
 	if t.tflops > 0 {
 		tg.PeakTFLOPS = t.tflops
 	}
