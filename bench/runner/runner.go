@@ -81,6 +81,9 @@ type Runner struct {
 	// Files are written into a new run's directory before its first case,
 	// e.g. stack.lock for reproduce.
 	Files map[string][]byte
+	// Lock, when set, is the lock of the run Resume continues, already
+	// taken by the caller (LockRun); else Resume takes it.
+	Lock *RunLock
 }
 
 func (r *Runner) now() time.Time {
@@ -105,6 +108,7 @@ func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []s
 	if err != nil {
 		return nil, err
 	}
+	defer d.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
 		if err := WriteFileAtomic(filepath.Join(d.Path, name), r.Files[name]); err != nil {
 			return nil, err
@@ -122,6 +126,15 @@ func (r *Runner) Resume(ctx context.Context, id string) (*bench.Run, error) {
 	}
 	if !run.Finished.IsZero() {
 		return nil, fmt.Errorf("run %s already finished at %s: nothing to resume", id, run.Finished.Format(time.RFC3339))
+	}
+	// Never take over a run another process is still running: its case
+	// container is live, and both would run the remaining cases.
+	if r.Lock == nil || r.Lock.Run != id {
+		lock, err := LockRun(d.Path, id)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
 	// A killed runner leaves its case container running: remove it.
 	if err := r.removeLeftovers(ctx, run.ID); err != nil {
