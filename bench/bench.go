@@ -144,6 +144,9 @@ type ModelInfo struct {
 	Files  []string `json:"files,omitempty"` // paths as the container sees them
 	SHA256 []string `json:"sha256,omitempty"`
 	Bytes  int64    `json:"bytes,omitempty"`
+	// Revision is the commit the hub resolved the suite's revision to when
+	// the files were downloaded (its X-Repo-Commit header), if it said.
+	Revision string `json:"revision,omitempty"`
 }
 
 // ImageInfo is the provenance of a runtime image, read from its OCI labels.

@@ -45,6 +45,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = f.Close() }()
+	w.Header().Set("ETag", `"v1"`)
 	if first && s.cutAfter > 0 {
 		st, _ := f.Stat()
 		w.Header().Set("Content-Length", itoa(st.Size()))
