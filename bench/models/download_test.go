@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/haloforge/haloforge/bench/suite"
 )
 
 // hub serves /org/repo/resolve/main/sub/model.gguf like the Hugging Face
@@ -259,3 +261,46 @@ func TestConcurrentDownloadsOneWriter(t *testing.T) {
 		t.Errorf("%d downloads, want 1", n)
 	}
 }
+
+// path: models: only GGUF files under the allowed directories, with the
+// suite's sha256 enforced when given.
+func TestLocalPathSafety(t *testing.T) {
+	c := &Cache{Dir: filepath.Join(t.TempDir(), "models")}
+	ctx := context.Background()
+	if _, err := c.Ensure(ctx, "x", suiteModelPath("/etc/shadow")); err == nil || !strings.Contains(err.Error(), "outside the directories") {
+		t.Errorf("/etc/shadow: %v", err)
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "link.gguf")
+	if err := os.Symlink("/etc/passwd", link); err != nil {
+		t.Fatal(err)
+	}
+	c.AllowDirs = []string{dir}
+	if _, err := c.Ensure(ctx, "x", suiteModelPath(link)); err == nil || !strings.Contains(err.Error(), "/etc/passwd is outside") {
+		t.Errorf("symlink out of an allowed directory: %v", err)
+	}
+	notGGUF := filepath.Join(dir, "notes.gguf")
+	_ = os.WriteFile(notGGUF, []byte("secret"), 0o600)
+	if _, err := c.Ensure(ctx, "x", suiteModelPath(notGGUF)); err == nil || !strings.Contains(err.Error(), "not a GGUF file") {
+		t.Errorf("non-GGUF file: %v", err)
+	}
+	good := filepath.Join(dir, "m.gguf")
+	_ = os.WriteFile(good, []byte("GGUF\x03\x00\x00\x00"), 0o644)
+	m := suiteModelPath(good)
+	m.SHA256 = strings.Repeat("0", 64)
+	if _, err := c.Ensure(ctx, "x", m); !errors.Is(err, ErrDigest) {
+		t.Errorf("wrong sha256 of a path model: %v", err)
+	}
+	sum := sha256.Sum256([]byte("GGUF\x03\x00\x00\x00"))
+	m.SHA256 = hex.EncodeToString(sum[:])
+	if _, err := c.Ensure(ctx, "x", m); err != nil {
+		t.Errorf("good path model: %v", err)
+	}
+	t.Setenv("HALOFORGE_MODEL_DIRS", "")
+	c.AllowDirs = nil
+	if _, err := c.Ensure(ctx, "x", m); err == nil || !strings.Contains(err.Error(), "--allow-model-dir") {
+		t.Errorf("directory not allowed: %v", err)
+	}
+}
+
+func suiteModelPath(p string) suite.Model { return suite.Model{Path: p} }

@@ -47,6 +47,8 @@ type Cache struct {
 	Tiny     TinyWriter   // nil: tiny models must already be in the cache
 	// Log receives progress lines (downloads, verification); may be nil.
 	Log func(format string, a ...any)
+	// AllowDirs are more host directories path: models may be in.
+	AllowDirs []string
 	// Stall is how long a download may receive nothing (default
 	// $HALOFORGE_DOWNLOAD_STALL, else DefaultStall).
 	Stall time.Duration
@@ -96,10 +98,77 @@ func (c *Cache) Prepare(ctx context.Context, s *suite.Suite, cases []suite.Case)
 		}
 		info[name] = mi
 		if m.Path != "" {
-			binds = append(binds, m.Path+":"+suite.ContainerModelPath(name, m)+":ro")
+			real, err := c.localPath(name, m)
+			if err != nil {
+				return nil, nil, err
+			}
+			binds = append(binds, real+":"+suite.ContainerModelPath(name, m)+":ro")
 		}
 	}
 	return binds, info, nil
+}
+
+// DefaultModelDirs are the host directories a suite's path: models may be
+// in (after resolving symbolic links), besides the user's home directory
+// and haloforge's home; $HALOFORGE_MODEL_DIRS (colon-separated) and
+// Cache.AllowDirs (haloforge bench --allow-model-dir) add others. Only GGUF
+// files are mounted, read-only.
+var DefaultModelDirs = []string{"/data", "/srv", "/mnt", "/media", "/opt", "/models", "/var/lib/haloforge"}
+
+// AllowedDirs are the directories path: models may be in.
+func (c *Cache) AllowedDirs() []string {
+	dirs := slices.Clone(DefaultModelDirs)
+	if h, err := os.UserHomeDir(); err == nil && h != "/" {
+		dirs = append(dirs, h)
+	}
+	dirs = append(dirs, filepath.Dir(c.Dir))
+	for d := range strings.SplitSeq(os.Getenv("HALOFORGE_MODEL_DIRS"), ":") {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	return append(dirs, c.AllowDirs...)
+}
+
+// localPath resolves a path: model's file and checks it may be mounted: a
+// regular GGUF file (magic "GGUF") under one of AllowedDirs.
+func (c *Cache) localPath(name string, m suite.Model) (string, error) {
+	field := "models." + name + ".path"
+	real, err := filepath.EvalSymlinks(m.Path)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w (fix %s)", name, err, field)
+	}
+	allowed := false
+	for _, d := range c.AllowedDirs() {
+		if rd, err := filepath.EvalSymlinks(d); err == nil {
+			d = rd
+		}
+		if rel, err := filepath.Rel(d, real); err == nil && rel != "." && !strings.HasPrefix(rel, "..") && filepath.IsAbs(d) {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return "", fmt.Errorf("model %s: %s is outside the directories models may be mounted from (%s): move the file there, or allow its directory with --allow-model-dir DIR or HALOFORGE_MODEL_DIRS (fix %s)",
+			name, real, strings.Join(c.AllowedDirs(), ", "), field)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w (fix %s)", name, err, field)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("model %s: %s is not a regular file (fix %s)", name, real, field)
+	}
+	f, err := os.Open(real)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w (fix %s)", name, err, field)
+	}
+	defer func() { _ = f.Close() }()
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil || string(magic) != "GGUF" {
+		return "", fmt.Errorf("model %s: %s is not a GGUF file (no GGUF magic): only GGUF models are mounted (fix %s)", name, real, field)
+	}
+	return real, nil
 }
 
 // Fetched is one model Fetch made available.
@@ -165,9 +234,16 @@ func (c *Cache) Ensure(ctx context.Context, name string, m suite.Model) (bench.M
 		}
 		return bench.ModelInfo{Source: "tiny:" + m.Tiny.Type, Files: []string{suite.ContainerModelPath(name, m)}, SHA256: []string{sum}, Bytes: size}, nil
 	case m.Path != "":
-		sum, size, err := hashFile(m.Path)
+		real, err := c.localPath(name, m)
+		if err != nil {
+			return bench.ModelInfo{}, err
+		}
+		sum, size, err := hashFile(real)
 		if err != nil {
 			return bench.ModelInfo{}, fmt.Errorf("model %s: %w (fix models.%s.path)", name, err, name)
+		}
+		if m.SHA256 != "" && sum != m.SHA256 {
+			return bench.ModelInfo{}, fmt.Errorf("model %s: %s: %w: file has %s, models.%s.sha256 says %s", name, real, ErrDigest, sum, name, m.SHA256)
 		}
 		return bench.ModelInfo{Source: "path:" + m.Path, Files: []string{suite.ContainerModelPath(name, m)}, SHA256: []string{sum}, Bytes: size}, nil
 	default:

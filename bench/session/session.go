@@ -47,6 +47,8 @@ type Options struct {
 	ContainerPrefix string
 	DB              string // results database location as given (--db), resolved by Wiring.Results
 	RunID           string
+	// AllowModelDirs are more host directories path: models may be in.
+	AllowModelDirs []string
 	// Cases, when set, are run instead of the suite's expansion (reproduce).
 	Cases   []suite.Case
 	ReproOf string
@@ -104,6 +106,9 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 	if o.RunID != "" && !RunIDPattern.MatchString(o.RunID) {
 		return nil, fmt.Errorf("--run-id %q: use letters, digits, '.', '_' and '-' only (it names a directory), e.g. nightly-20261126", o.RunID)
 	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("--timeout %s: give a positive time limit such as 10m", o.Timeout)
+	}
 	if o.Resume == "" {
 		if s, err = suite.Load(o.Suite); err != nil {
 			return nil, err
@@ -157,7 +162,7 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: w.Tiny,
+	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: w.Tiny, AllowDirs: o.AllowModelDirs,
 		Log: func(format string, a ...any) { _, _ = fmt.Fprintf(errw, format+"\n", a...) }}
 	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
 	if err != nil {

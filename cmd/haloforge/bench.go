@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/session"
 	"github.com/haloforge/haloforge/bench/suite"
 )
@@ -31,6 +32,7 @@ type benchOpts struct {
 	containerPrefix string
 	db              string
 	runID           string
+	allowModelDirs  []string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -84,6 +86,20 @@ Suite files (YAML) look like this:
       timeout: 1h
     - {tool: llama-bench, variant: b256, models: [mine], backends: [vulkan], tests: [pp512/tg128], args: [-b, "256"]}
 
+A path: model is mounted read-only only when it is a GGUF file (after
+resolving links) under your home directory, haloforge's home, /data, /srv,
+/mnt, /media, /opt, /models or /var/lib/haloforge; add directories with
+--allow-model-dir DIR or HALOFORGE_MODEL_DIRS=DIR1:DIR2. It may carry its
+digest: {path: /data/models/my.gguf, sha256: <64 hex digits>}.
+Suite names (they name run directories and containers) use letters,
+digits, '.', '_' and '-', starting with a letter or digit.
+
+Downloads: a model being downloaded by another haloforge is waited for; a
+download that receives nothing for $HALOFORGE_DOWNLOAD_STALL (default 2m)
+stops and resumes on the next run (only when the server proves the file
+unchanged); with sha256 unknown the hub's published digest is checked.
+$HF_TOKEN is sent for gated repositories and never stored or logged.
+
 RPC suites (llama.cpp's RPC backend, a model spread over several boxes): name
 worker hosts by their Docker Engine endpoint, like Docker contexts, and give
 a llama-bench case rpc workers. For each case haloforge starts ggml's RPC
@@ -129,6 +145,9 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 				}
 				o.resume = args[0]
 			}
+			if cmd.Flags().Changed("timeout") && o.timeout <= 0 {
+				return fmt.Errorf("--timeout %s: give a positive time limit such as 10m", o.timeout)
+			}
 			if o.resume != "" {
 				for _, f := range []string{"suite", "timeout", "full"} {
 					if cmd.Flags().Changed(f) {
@@ -151,6 +170,7 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
 	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9c2d0)")
 	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
+	f.StringSliceVar(&o.allowModelDirs, "allow-model-dir", nil, "also mount path: models from this host directory (repeatable; default allow-list: your home, haloforge's home, "+strings.Join(models.DefaultModelDirs, ", ")+" and $HALOFORGE_MODEL_DIRS)")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -175,7 +195,7 @@ func (o benchOpts) session(cmd *cobra.Command) session.Options {
 	return session.Options{
 		Home: bench.Home(), Suite: o.suite, Full: o.full, Timeout: o.timeout, Resume: o.resume,
 		List: o.list, Bar: !o.plain && isTerminal(os.Stdout), NoBuild: o.noBuild, Target: o.target,
-		ContainerPrefix: o.containerPrefix, DB: o.db, RunID: o.runID,
+		ContainerPrefix: o.containerPrefix, DB: o.db, RunID: o.runID, AllowModelDirs: o.allowModelDirs,
 		Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(),
 	}
 }
