@@ -300,13 +300,20 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 			Entrypoint: c.Argv[:1],
 			Cmd:        c.Argv[1:],
 			Env:        envList(c.Env),
-			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID},
+			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID, LabelHome: absPath(r.Home)},
 		},
 		HostConfig: deviceHostConfig(devs, gids),
 	}
 	opts.HostConfig.Binds = r.Binds
 	opts.HostConfig.NetworkMode = "none"
 	return opts, devs, notes, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // namePrefix is the prefix of every container the runner names, case and

@@ -158,6 +158,16 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 	}
 	defer func() { _ = docker.Close() }()
 
+	// Containers of dead runs (kill -9 of their haloforge) keep running
+	// past their time limit and take CPU and GPU from this run's cases.
+	orphans, err := runner.ReapOrphans(ctx, docker, home)
+	if err != nil {
+		_, _ = fmt.Fprintf(errw, "warning: %v: could not look for orphaned case containers\n", err)
+	}
+	for _, o := range orphans {
+		_, _ = fmt.Fprintf(errw, "%s\n", o)
+	}
+
 	images, err := EnsureImages(ctx, docker, home, cases, o.NoBuild, errw)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -130,5 +131,62 @@ func TestConcurrentRunsWarn(t *testing.T) {
 	t.Logf("second run: %v\n%s", err, out3)
 	if !strings.Contains(string(out3), "warning: run "+id+" is running in this home at the same time") {
 		t.Errorf("no warning about the concurrent run %s", id)
+	}
+}
+
+// TestOrphansReaped: a case container whose haloforge was killed with
+// SIGKILL keeps running; haloforge doctor, and the next bench, stop and
+// remove it and say so.
+func TestOrphansReaped(t *testing.T) {
+	dc := dockertest.Client(t)
+	dockertest.Image(t, dc, runtime.SmokeRef)
+	bin := buildBinary(t)
+	home := testHome(t)
+	ctx := context.Background()
+	killMidCase := func(suiteName string) string {
+		var out bytes.Buffer
+		a := haloforge(bin, home, "bench", "--plain", "--suite", slowSuite(t, suiteName), "--container-prefix", "hf-runner-test-")
+		a.Stdout, a.Stderr = &out, &out
+		if err := a.Start(); err != nil {
+			t.Fatal(err)
+		}
+		id := ""
+		for deadline := time.Now().Add(3 * time.Minute); id == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			list, err := dc.ContainerList(ctx, client.ContainerListOptions{Filters: make(client.Filters).Add("label", runner.LabelHome+"="+home).Add("label", runner.LabelCase).Add("status", "running")})
+			if err == nil && len(list.Items) == 1 && !strings.HasSuffix(list.Items[0].Labels[runner.LabelCase], "/first") {
+				id = list.Items[0].ID
+			}
+		}
+		if id == "" {
+			_ = a.Process.Kill()
+			t.Fatalf("no case container:\n%s", out.String())
+		}
+		_ = a.Process.Signal(syscall.SIGKILL)
+		_ = a.Wait()
+		time.Sleep(time.Second)
+		ins, err := dc.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		if err != nil || ins.Container.State == nil || !ins.Container.State.Running {
+			t.Fatalf("the case container did not outlive its killed haloforge: %v", err)
+		}
+		return id
+	}
+	gone := func(id string) bool {
+		_, err := dc.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		return err != nil
+	}
+
+	id := killMidCase("orphan1")
+	out, _ := haloforge(bin, home, "doctor").CombinedOutput()
+	t.Logf("doctor:\n%s", out)
+	if !strings.Contains(string(out), "stopped and removed orphaned container hf-runner-test-") || !gone(id) {
+		t.Errorf("doctor did not reap the orphan (gone: %v)", gone(id))
+	}
+
+	id = killMidCase("orphan2")
+	c := haloforge(bin, home, "bench", "--plain", "--suite", "smoke", "--container-prefix", "hf-runner-test-")
+	out, err := c.CombinedOutput()
+	t.Logf("next bench: %v\n%s", err, out)
+	if !strings.Contains(string(out), "stopped and removed orphaned container hf-runner-test-") || !gone(id) {
+		t.Errorf("bench did not reap the orphan (gone: %v)", gone(id))
 	}
 }
