@@ -165,7 +165,15 @@ func (r *Runner) progress() Progress {
 	return r.Progress
 }
 
-func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases []suite.Case) (*bench.Run, error) {
+// execute runs the cases not yet done. An error that stops the run (the
+// results store unreachable, the disk full) says that finished cases are
+// kept and names the command that continues the run.
+func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases []suite.Case) (_ *bench.Run, err error) {
+	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w\nrun %s stopped: every finished case is saved in %s; fix the cause above (database reachable, disk space), then continue with haloforge bench --resume %s", err, run.ID, d.Path, run.ID)
+		}
+	}()
 	done, err := d.Results()
 	if err != nil {
 		return nil, err
@@ -230,7 +238,7 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 			gpuSuspect = true
 		}
 		if err := d.WriteCase(c, res); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("recording case %s: %w", c.ID, err)
 		}
 		if r.Recorder != nil {
 			if err := r.Recorder.PutCase(ctx, run.ID, res); err != nil {

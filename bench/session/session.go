@@ -227,6 +227,11 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 		return run, err
 	}
 	_, _ = fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
+	if p, ok := db.(interface{ Path() string }); ok && !strings.Contains(p.Path(), "://") {
+		if _, err := os.Stat(p.Path()); errors.Is(err, os.ErrNotExist) {
+			return run, fmt.Errorf("the results database %s was removed while the run was going: run %s is complete on disk in %s; put it back into a database with haloforge db rebuild", p.Path(), run.ID, bench.RunDir(home, run.ID))
+		}
+	}
 	if n := runner.Failed(run); n > 0 {
 		return run, &CasesFailedError{Failed: n, Total: len(run.Cases)}
 	}
