@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/internal/dockertest"
 )
@@ -188,5 +190,105 @@ func TestOrphansReaped(t *testing.T) {
 	t.Logf("next bench: %v\n%s", err, out)
 	if !strings.Contains(string(out), "stopped and removed orphaned container hf-runner-test-") || !gone(id) {
 		t.Errorf("bench did not reap the orphan (gone: %v)", gone(id))
+	}
+}
+
+// startAfterFirstCase starts a bench of slowSuite in home and returns once
+// its first case is recorded.
+func startAfterFirstCase(t *testing.T, bin, home, name string, out *bytes.Buffer) (*exec.Cmd, string) {
+	t.Helper()
+	a := haloforge(bin, home, "bench", "--plain", "--suite", slowSuite(t, name), "--container-prefix", "hf-runner-test-")
+	a.Stdout, a.Stderr = out, out
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ents, _ := os.ReadDir(filepath.Join(home, "runs"))
+		if len(ents) == 1 && len(caseFiles(t, bench.RunDir(home, ents[0].Name()))) == 1 {
+			return a, ents[0].Name()
+		}
+	}
+	_ = a.Process.Kill()
+	t.Fatalf("first case never recorded:\n%s", out.String())
+	return nil, ""
+}
+
+// TestDBDeletedMidRunRebuilt: results.db removed while a run goes; the
+// run says so and names db rebuild, which puts the run back from disk.
+func TestDBDeletedMidRunRebuilt(t *testing.T) {
+	dc := dockertest.Client(t)
+	dockertest.Image(t, dc, runtime.SmokeRef)
+	bin := buildBinary(t)
+	home := testHome(t)
+	var out bytes.Buffer
+	a, id := startAfterFirstCase(t, bin, home, "dbgone", &out)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		_ = os.Remove(bench.DBPath(home) + suffix)
+	}
+	err := a.Wait()
+	t.Logf("run: %v\n%s", err, out.String())
+	if err == nil || !strings.Contains(out.String(), "was removed while the run was going") || !strings.Contains(out.String(), "haloforge db rebuild") {
+		t.Errorf("the run did not report its lost database: %v", err)
+	}
+	rb, err := haloforge(bin, home, "db", "rebuild").CombinedOutput()
+	t.Logf("db rebuild: %v\n%s", err, rb)
+	if err != nil || !strings.Contains(string(rb), "rebuilt 1 run(s), 3 case(s)") {
+		t.Fatalf("db rebuild: %v", err)
+	}
+	db, err := store.Open(bench.DBPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	run, err := db.Run(context.Background(), id)
+	if err != nil || len(run.Cases) != 3 || run.Finished.IsZero() {
+		t.Fatalf("rebuilt run %s: %d cases, finished %v, %v", id, len(run.Cases), run.Finished, err)
+	}
+	// Idempotent.
+	if rb, err := haloforge(bin, home, "db", "rebuild").CombinedOutput(); err != nil || !strings.Contains(string(rb), "rebuilt 1 run(s), 3 case(s)") {
+		t.Errorf("second rebuild: %v %s", err, rb)
+	}
+}
+
+// TestDiskFullNamesResume: the home's disk (a small tmpfs) fills up during
+// a run; the run stops with a message naming --resume, which finishes it
+// once space is freed, with no case lost or duplicated.
+func TestDiskFullNamesResume(t *testing.T) {
+	dc := dockertest.Client(t)
+	dockertest.Image(t, dc, runtime.SmokeRef)
+	bin := buildBinary(t)
+	src := testHome(t)
+	home := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", home).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", home).Run() })
+	if out, err := exec.Command("cp", "-a", src+"/.", home).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	var out bytes.Buffer
+	a, id := startAfterFirstCase(t, bin, home, "diskfull", &out)
+	filler := filepath.Join(home, "filler")
+	_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run() // until ENOSPC
+	err := a.Wait()
+	t.Logf("run on a full disk: %v\n%s", err, out.String())
+	if err == nil || !strings.Contains(out.String(), "haloforge bench --resume "+id) {
+		t.Fatalf("the run on a full disk did not name the command that continues it")
+	}
+	_ = os.Remove(filler)
+	res, err := haloforge(bin, home, "bench", "--resume", id, "--plain", "--container-prefix", "hf-runner-test-").CombinedOutput()
+	t.Logf("resume: %v\n%s", err, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := caseFiles(t, bench.RunDir(home, id))
+	if len(files) != 3 {
+		t.Fatalf("%d case files, want 3", len(files))
+	}
+	for name, b := range files {
+		var c bench.CaseResult
+		if err := json.Unmarshal(b, &c); err != nil || c.Status != bench.StatusOK {
+			t.Errorf("%s: %s %s %v", name, c.Status, c.Error, err)
+		}
 	}
 }
