@@ -84,6 +84,30 @@ type Runner struct {
 	// Lock, when set, is the lock of the run Resume continues, already
 	// taken by the caller (LockRun); else Resume takes it.
 	Lock *RunLock
+	// KernelLog, when set, is read while each case runs: the lines about
+	// the GPU and the OOM killer are kept with the case and classified.
+	KernelLog KernelLog
+	// GPUProbe, when set, is a host command (sh -c) that exits 0 when the
+	// GPU answers; it replaces DeviceProber's query in the case's image.
+	GPUProbe string
+	// GPURecovery, when set, is a host command (sh -c) run when the GPU
+	// does not answer after a fault; the GPU is probed again after it.
+	// Without it, or when the GPU still does not answer, the remaining
+	// GPU cases are not run (recorded as skipped, with the reason).
+	GPURecovery string
+
+	kernelNoted bool
+}
+
+// KernelLog follows the kernel log (kernlog.Log).
+type KernelLog interface {
+	Watch() (KernelWatch, error)
+}
+
+// KernelWatch returns the kernel log's lines since it started.
+type KernelWatch interface {
+	Lines() ([]string, error)
+	Close()
 }
 
 func (r *Runner) now() time.Time {
@@ -219,8 +243,21 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 				if note != "" {
 					p.Note(note)
 				}
+				if err != nil && r.GPURecovery != "" {
+					p.Note(fmt.Sprintf("GPU did not answer (%v): running the recovery command %q", err, r.GPURecovery))
+					p.Note(r.recover(ctx))
+					note, err = r.probe(ctx, c)
+					if note != "" {
+						p.Note(note)
+					}
+				}
 				if err != nil {
-					gpuDead = fmt.Errorf("GPU did not answer after a hang (%w): reboot the host, then haloforge bench --resume %s", err, run.ID)
+					fix := "reboot the host (or give a --gpu-recovery command)"
+					if r.GPURecovery != "" {
+						fix = "the recovery command did not bring it back: reboot the host"
+					}
+					gpuDead = fmt.Errorf("GPU did not answer after a fault (%w): the remaining GPU cases are not run; %s, then haloforge bench --resume %s", err, fix, run.ID)
+					p.Note(gpuDead.Error())
 					res = r.skipped(c, fmt.Sprintf("not run: %v", gpuDead))
 					break
 				}
@@ -234,7 +271,7 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 				return nil, err
 			}
 		}
-		if res.Status == bench.StatusHang && c.GPU {
+		if c.GPU && (res.Status == bench.StatusHang || gpuFault(res.Faults)) {
 			gpuSuspect = true
 		}
 		if err := d.WriteCase(c, res); err != nil {
@@ -261,9 +298,22 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 	return run, nil
 }
 
+// gpuFault reports whether the kernel logged a GPU fault for a case.
+func gpuFault(faults []string) bool {
+	for _, f := range faults {
+		if strings.HasPrefix(f, "gpu-") {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Runner) probe(ctx context.Context, c suite.Case) (string, error) {
 	if r.Prober != nil {
 		return r.Prober.Probe(ctx, c)
+	}
+	if r.GPUProbe != "" {
+		return HostProber{Command: r.GPUProbe}.Probe(ctx, c)
 	}
 	return DeviceProber{Runner: r}.Probe(ctx, c)
 }
@@ -411,6 +461,10 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 			sampler = nil
 		}
 	}
+	kw := r.watchKernel(&res)
+	if kw != nil {
+		defer kw.Close()
+	}
 	res.Started = r.now().UTC()
 	if _, err := r.Docker.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		if sampler != nil {
@@ -471,6 +525,9 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 	}
 	if ins, err := r.Docker.ContainerInspect(context.WithoutCancel(ctx), id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil && ins.Container.State.OOMKilled {
 		res.Notes = append(res.Notes, "killed by the kernel OOM killer")
+	}
+	if kw != nil {
+		r.readKernel(kw, &res)
 	}
 	switch {
 	case aborted != nil:

@@ -49,6 +49,8 @@ type Options struct {
 	RunID           string
 	// AllowModelDirs are more host directories path: models may be in.
 	AllowModelDirs []string
+	// GPUProbe and GPURecovery are host commands (runner.Runner).
+	GPUProbe, GPURecovery string
 	// Cases, when set, are run instead of the suite's expansion (reproduce).
 	Cases   []suite.Case
 	ReproOf string
@@ -192,6 +194,7 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 	r := &runner.Runner{
 		Docker: docker, Home: home, Binds: binds, NamePrefix: o.ContainerPrefix,
 		Recorder: db, Progress: progress, Lock: runLock,
+		KernelLog: runner.KmsgLog{}, GPUProbe: o.GPUProbe, GPURecovery: o.GPURecovery,
 	}
 	if w.Sampler != nil {
 		r.NewSampler = w.Sampler

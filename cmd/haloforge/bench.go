@@ -33,6 +33,8 @@ type benchOpts struct {
 	db              string
 	runID           string
 	allowModelDirs  []string
+	gpuProbe        string
+	gpuRecovery     string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -57,9 +59,21 @@ Built-in suites:
          Debian sid packages on first use (see haloforge image --help)
 
 Each case has a time limit (the suite's, the case's, or --timeout). A case
-over its limit is killed and recorded as a hang ("GPU Hang") with its logs,
-and the suite goes on; a tool exiting non-zero is recorded as a crash with
-its exit code. Results are written case by case, atomically, under
+over its limit is killed and recorded as a hang ("GPU Hang", or "Timeout"
+for a CPU case) with its logs, and the suite goes on; a tool exiting
+non-zero is recorded as a crash with its exit code.
+
+GPU faults: while each case runs haloforge reads the kernel log (/dev/kmsg,
+which needs root or CAP_SYSLOG; $HALOFORGE_KMSG names a file to read
+instead) and keeps the amdgpu, DRM and OOM-killer lines with the case,
+classified as gpu-hang (ring timeout, MES not answering), gpu-reset,
+gpu-page-fault or oom-kill; tables show "GPU Reset", "GPU Page Fault",
+"GPU Hang" or "OOM Kill". After a GPU case that hung or faulted, the GPU
+is probed before the next GPU case (--gpu-probe CMD, else rocminfo or
+vulkaninfo in the image). When it does not answer, --gpu-recovery CMD runs
+and the GPU is probed again; if it still does not answer (or no recovery
+command was given) the remaining GPU cases are recorded as not run, with
+the reason, CPU cases go on, and the message names the resume command. Results are written case by case, atomically, under
 $(haloforge home)/runs/<run-id>/ (cases/*.json, logs/*.log) and into the
 results database. If the run is interrupted (Ctrl-C, kill -9, power), rerun
 with --resume: finished cases are kept, the rest run.
@@ -171,6 +185,8 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9c2d0)")
 	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
 	f.StringSliceVar(&o.allowModelDirs, "allow-model-dir", nil, "also mount path: models from this host directory (repeatable; default allow-list: your home, haloforge's home, "+strings.Join(models.DefaultModelDirs, ", ")+" and $HALOFORGE_MODEL_DIRS)")
+	f.StringVar(&o.gpuProbe, "gpu-probe", "", "host command (sh -c) that exits 0 when the GPU answers, run before a GPU case that follows a fault (default: rocminfo or vulkaninfo in the case's image)")
+	f.StringVar(&o.gpuRecovery, "gpu-recovery", "", "host command (sh -c) run when the GPU does not answer after a fault, e.g. a driver reload; without it the remaining GPU cases are not run")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -196,6 +212,7 @@ func (o benchOpts) session(cmd *cobra.Command) session.Options {
 		Home: bench.Home(), Suite: o.suite, Full: o.full, Timeout: o.timeout, Resume: o.resume,
 		List: o.list, Bar: !o.plain && isTerminal(os.Stdout), NoBuild: o.noBuild, Target: o.target,
 		ContainerPrefix: o.containerPrefix, DB: o.db, RunID: o.runID, AllowModelDirs: o.allowModelDirs,
+		GPUProbe: o.gpuProbe, GPURecovery: o.gpuRecovery,
 		Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(),
 	}
 }
