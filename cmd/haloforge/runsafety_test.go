@@ -292,3 +292,91 @@ func TestDiskFullNamesResume(t *testing.T) {
 		}
 	}
 }
+
+// TestGPUFaultForensicsAndPolicy feeds amdgpu kernel log lines from an
+// upstream bug report (a ring timeout, a failed ring reset, a MODE2 GPU
+// reset: https://github.com/ROCm/legacy-rocm-build/issues/6273) through the
+// kernel log reader (a file in place of /dev/kmsg) while a GPU case runs
+// past its limit: the case records the lines and is shown as "GPU Reset";
+// the GPU is probed before the next GPU case, and the policy follows: with
+// a recovery command that brings it back the suite goes on, without one
+// the remaining GPU cases are not run and the message names the resume.
+func TestGPUFaultForensicsAndPolicy(t *testing.T) {
+	dc := dockertest.Client(t)
+	dockertest.Image(t, dc, runtime.SmokeRef)
+	bin := buildBinary(t)
+	upstream, err := os.ReadFile(filepath.Join("..", "..", "bench", "kernlog", "testdata", "ring-timeout-reset.dmesg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := filepath.Join(t.TempDir(), "fault.yaml")
+	y := `name: fault
+defaults: {repetitions: 1}
+backends:
+  vulkan: {image: ` + runtime.SmokeRef + `}
+models:
+  tiny: {tiny: {type: q4_0}}
+cases:
+  - {tool: llama-bench, variant: hang, models: [tiny], backends: [vulkan], tests: [pp4096/tg2048], repetitions: 20, timeout: 4s}
+  - {tool: llama-bench, variant: next, models: [tiny], backends: [vulkan], tests: [tg4]}
+`
+	if err := os.WriteFile(sf, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(extra ...string) (string, error, string) {
+		home := testHome(t)
+		kmsg := filepath.Join(t.TempDir(), "kmsg")
+		if err := os.WriteFile(kmsg, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := haloforge(bin, home, append([]string{"bench", "--plain", "--suite", sf, "--container-prefix", "hf-runner-test-"}, extra...)...)
+		c.Env = append(c.Env, "HALOFORGE_KMSG="+kmsg)
+		var out bytes.Buffer
+		c.Stdout, c.Stderr = &out, &out
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// The kernel logs the fault while the first case runs.
+		waitRunning(t, dc, home, &out)
+		f, err := os.OpenFile(kmsg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = f.Write(upstream)
+		_ = f.Close()
+		err = c.Wait()
+		return out.String(), err, home
+	}
+
+	dir := t.TempDir()
+	out, err, home := run("--gpu-probe", "test -e "+dir+"/ok", "--gpu-recovery", "touch "+dir+"/ok")
+	t.Logf("with a recovery command: %v\n%s", err, out)
+	for _, want := range []string{"GPU Reset", "running the recovery command", "answered"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	files := caseFiles(t, bench.RunDir(home, onlyRun(t, home)))
+	var hang, next bench.CaseResult
+	for name, b := range files {
+		var c bench.CaseResult
+		_ = json.Unmarshal(b, &c)
+		if strings.Contains(name, "hang") {
+			hang = c
+		} else {
+			next = c
+		}
+	}
+	if hang.Status != bench.StatusHang || strings.Join(hang.Faults, ",") != "gpu-reset,gpu-hang" || len(hang.Kernel) != 8 || !strings.Contains(hang.Kernel[0], "ring gfx_0.0.0 timeout") {
+		t.Errorf("hung case: %s faults %v kernel %q", hang.Status, hang.Faults, hang.Kernel)
+	}
+	if next.Status != bench.StatusOK {
+		t.Errorf("after recovery the next GPU case is %s: %s", next.Status, next.Error)
+	}
+
+	out, err, _ = run("--gpu-probe", "false")
+	t.Logf("without a recovery command: %v\n%s", err, out)
+	if err == nil || !strings.Contains(out, "GPU did not answer after a fault") || !strings.Contains(out, "haloforge bench --resume") || !strings.Contains(out, "skipped") {
+		t.Errorf("the policy without recovery was not followed")
+	}
+}
