@@ -12,6 +12,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/host"
+	"github.com/haloforge/haloforge/bench/kernlog"
 	"github.com/haloforge/haloforge/bench/runner"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -90,6 +91,7 @@ Examples:
 				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "haloforge: docker client:", err)
 			}
 			facts, checks := host.Gather(ctx, opts)
+			checks = append(checks, kernelLogCheck())
 			if dc != nil {
 				checks = append(checks, orphanChecks(ctx, dc)...)
 			}
@@ -158,4 +160,16 @@ func orphanChecks(ctx context.Context, d runner.Docker) []host.Check {
 		out = append(out, c)
 	}
 	return out
+}
+
+// kernelLogCheck says whether bench can read the kernel log for GPU fault
+// forensics (amdgpu ring timeouts, resets, page faults, OOM kills).
+func kernelLogCheck() host.Check {
+	w, err := kernlog.Log{}.Watch()
+	if err != nil {
+		return host.Check{Name: "kernel log", Status: host.StatusWarn, Detail: err.Error() + ": GPU faults will not be classified",
+			Fix: "run haloforge bench as root or with CAP_SYSLOG, or sysctl kernel.dmesg_restrict=0"}
+	}
+	w.Close()
+	return host.Check{Name: "kernel log", Status: host.StatusPass, Detail: kernlog.Path() + " readable: GPU hangs, resets, page faults and OOM kills are recorded with each case"}
 }
