@@ -17,7 +17,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultPath is the kernel's log device.
@@ -41,24 +42,27 @@ func (l Log) Watch() (*Watch, error) {
 	if p == "" {
 		p = Path()
 	}
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// A raw non-blocking descriptor, not an *os.File: Go's poller would
+	// make a read at the end of /dev/kmsg wait for the next record
+	// instead of returning EAGAIN.
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		hint := ""
-		if errors.Is(err, os.ErrPermission) {
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 			hint = ": reading the kernel log needs root or CAP_SYSLOG (or sysctl kernel.dmesg_restrict=0)"
 		}
 		return nil, fmt.Errorf("kernel log %s: %w%s", p, err, hint)
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		_ = f.Close()
+	if _, err := unix.Seek(fd, 0, io.SeekEnd); err != nil {
+		_ = unix.Close(fd)
 		return nil, fmt.Errorf("kernel log %s: %w", p, err)
 	}
-	return &Watch{f: f}, nil
+	return &Watch{fd: fd}, nil
 }
 
 // Watch reads a kernel log from a position on.
 type Watch struct {
-	f    *os.File
+	fd   int
 	rest []byte // an incomplete last line of a file
 }
 
@@ -71,7 +75,10 @@ func (w *Watch) Lines() ([]string, error) {
 	var out []string
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := w.f.Read(buf)
+		n, err := unix.Read(w.fd, buf)
+		if err == nil && n == 0 {
+			err = io.EOF
+		}
 		if n > 0 {
 			data := append(w.rest, buf[:n]...)
 			i := strings.LastIndexByte(string(data), '\n')
@@ -89,12 +96,14 @@ func (w *Watch) Lines() ([]string, error) {
 		switch {
 		case err == nil:
 			continue
-		case errors.Is(err, io.EOF), errors.Is(err, syscall.EAGAIN):
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, unix.EAGAIN):
 			if len(out) > MaxLines {
 				out = out[len(out)-MaxLines:]
 			}
 			return out, nil
-		case errors.Is(err, syscall.EPIPE):
+		case errors.Is(err, unix.EPIPE):
 			// /dev/kmsg: records were overwritten before we read them.
 			out = append(out, "(kernel log records lost: the ring buffer wrapped)")
 		default:
@@ -104,7 +113,7 @@ func (w *Watch) Lines() ([]string, error) {
 }
 
 // Close closes the log.
-func (w *Watch) Close() { _ = w.f.Close() }
+func (w *Watch) Close() { _ = unix.Close(w.fd) }
 
 var kmsgRE = regexp.MustCompile(`^(\d+),(\d+),(\d+),[^;]*;(.*)$`)
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The testdata lines are quoted from upstream bug reports:
@@ -95,5 +96,25 @@ func TestUnreadableLog(t *testing.T) {
 	_, err := Log{Path: filepath.Join(t.TempDir(), "none")}.Watch()
 	if err == nil || !strings.Contains(err.Error(), "kernel log") {
 		t.Errorf("%v", err)
+	}
+}
+
+// At the end of the real /dev/kmsg, Lines returns at once instead of
+// waiting for the next record.
+func TestDevKmsgDoesNotBlock(t *testing.T) {
+	w, err := Log{Path: DefaultPath}.Watch()
+	if err != nil {
+		t.Skipf("cannot read %s here: %v", DefaultPath, err)
+	}
+	defer w.Close()
+	done := make(chan error, 1)
+	go func() { _, err := w.Lines(); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Lines blocked at the end of /dev/kmsg")
 	}
 }
