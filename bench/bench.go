@@ -100,6 +100,11 @@ type CaseResult struct {
 	GroupAdd []string `json:"group_add,omitempty"`
 	// Notes are facts about how the case ran (absent devices, OOM kill, ...).
 	Notes []string `json:"notes,omitempty"`
+	// Kernel are the kernel log lines about the GPU, DRM and the OOM
+	// killer logged while the case ran (bench/kernlog), and Faults what
+	// they report: gpu-hang, gpu-reset, gpu-page-fault, oom-kill.
+	Kernel []string `json:"kernel,omitempty"`
+	Faults []string `json:"faults,omitempty"`
 	// Topology is set for llama.cpp RPC cases spread over several hosts:
 	// the main host and each worker's host, backend, devices and address.
 	Topology *Topology `json:"topology,omitempty"`
@@ -144,6 +149,9 @@ type ModelInfo struct {
 	Files  []string `json:"files,omitempty"` // paths as the container sees them
 	SHA256 []string `json:"sha256,omitempty"`
 	Bytes  int64    `json:"bytes,omitempty"`
+	// Revision is the commit the hub resolved the suite's revision to when
+	// the files were downloaded (its X-Repo-Commit header), if it said.
+	Revision string `json:"revision,omitempty"`
 }
 
 // ImageInfo is the provenance of a runtime image, read from its OCI labels.
@@ -190,4 +198,27 @@ type TopologyNode struct {
 	// ExitCode is the worker's exit code when it died during the case.
 	ExitCode *int     `json:"exit_code,omitempty"`
 	Notes    []string `json:"notes,omitempty"`
+}
+
+// FailureLabel is how a table shows a case without numbers: the kernel's
+// account when it logged one ("GPU Reset", "GPU Page Fault", "GPU Hang",
+// "OOM Kill"), "GPU Hang" for a GPU case over its time limit, "Timeout" for
+// a CPU case over it, else the status.
+func FailureLabel(c CaseResult) string {
+	for _, f := range []struct{ fault, label string }{
+		{"gpu-reset", "GPU Reset"}, {"gpu-page-fault", "GPU Page Fault"}, {"gpu-hang", "GPU Hang"}, {"oom-kill", "OOM Kill"},
+	} {
+		for _, have := range c.Faults {
+			if have == f.fault {
+				return f.label
+			}
+		}
+	}
+	if c.Status == StatusHang {
+		if c.Backend == "cpu" || c.Backend == "" && len(c.Devices) == 0 {
+			return "Timeout"
+		}
+		return "GPU Hang"
+	}
+	return string(c.Status)
 }

@@ -45,6 +45,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { _ = f.Close() }()
+	w.Header().Set("ETag", `"v1"`)
 	if first && s.cutAfter > 0 {
 		st, _ := f.Stat()
 		w.Header().Set("Content-Length", itoa(st.Size()))
@@ -223,7 +224,13 @@ func TestTinyAndLocal(t *testing.T) {
 	if _, err := (&Cache{Dir: t.TempDir()}).Ensure(ctx, "t", tiny); err == nil || !strings.Contains(err.Error(), "haloforge model tiny") {
 		t.Errorf("no generator: %v", err)
 	}
-	local, sum := realFile(t, 1000)
+	local, _ := realFile(t, 1000)
+	if err := os.WriteFile(local, append([]byte("GGUF"), make([]byte, 996)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(local)
+	sumb := sha256.Sum256(raw)
+	sum := hex.EncodeToString(sumb[:])
 	mi, err := c.Ensure(ctx, "loc", suite.Model{Path: local})
 	if err != nil || mi.SHA256[0] != sum || mi.Files[0] != "/local-models/loc/model.gguf" {
 		t.Fatalf("%+v %v", mi, err)

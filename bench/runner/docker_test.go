@@ -13,7 +13,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/haloforge/haloforge/bench"
-	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/internal/dockertest"
@@ -88,7 +87,7 @@ cases:
 	}
 	home := t.TempDir()
 	ctx := context.Background()
-	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home)}).Prepare(ctx, s, cases)
+	binds, _, err := testCache(home, s).Prepare(ctx, s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}

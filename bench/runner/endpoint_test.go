@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/haloforge/haloforge/bench"
-	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/internal/dockertest"
 )
@@ -230,7 +229,7 @@ cases:
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home)}).Prepare(ctx, s, cases)
+	binds, _, err := testCache(home, s).Prepare(ctx, s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}

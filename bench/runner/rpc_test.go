@@ -17,7 +17,6 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/haloforge/haloforge/bench"
-	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/haloforge/haloforge/images/runtime"
@@ -191,7 +190,7 @@ cases:
 	}
 	home := t.TempDir()
 	ctx := context.Background()
-	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home)}).Prepare(ctx, s, cases)
+	binds, _, err := testCache(home, s).Prepare(ctx, s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +355,7 @@ cases:
 		t.Fatal(err)
 	}
 	home := t.TempDir()
-	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home)}).Prepare(context.Background(), s, cases)
+	binds, _, err := testCache(home, s).Prepare(context.Background(), s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}

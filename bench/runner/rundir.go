@@ -35,6 +35,15 @@ var ErrNoUnfinished = errors.New("no unfinished run to resume")
 // and the logs of every case. Every file is written atomically.
 type RunDir struct {
 	Path string
+	// lock is held while this process runs the run (CreateRun, Runner.Resume).
+	lock *RunLock
+}
+
+// Unlock releases the run's lock, if this process holds it.
+func (d *RunDir) Unlock() {
+	if d != nil {
+		d.lock.Unlock()
+	}
 }
 
 // WriteFileAtomic writes data to path atomically (see internal/atomicfile):
@@ -109,7 +118,13 @@ func CreateRun(home string, run *bench.Run, raw []byte, cases []suite.Case) (*Ru
 		if err != nil {
 			return nil, fmt.Errorf("create run directory: %w", err)
 		}
-		d := &RunDir{Path: dir}
+		// Locked before run.json exists: a --resume elsewhere never sees
+		// the new run unlocked.
+		lock, err := LockRun(dir, run.ID)
+		if err != nil {
+			return nil, err
+		}
+		d := &RunDir{Path: dir, lock: lock}
 		for _, sub := range []string{casesDir, logsDir} {
 			if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
 				return nil, err

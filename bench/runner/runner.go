@@ -81,6 +81,33 @@ type Runner struct {
 	// Files are written into a new run's directory before its first case,
 	// e.g. stack.lock for reproduce.
 	Files map[string][]byte
+	// Lock, when set, is the lock of the run Resume continues, already
+	// taken by the caller (LockRun); else Resume takes it.
+	Lock *RunLock
+	// KernelLog, when set, is read while each case runs: the lines about
+	// the GPU and the OOM killer are kept with the case and classified.
+	KernelLog KernelLog
+	// GPUProbe, when set, is a host command (sh -c) that exits 0 when the
+	// GPU answers; it replaces DeviceProber's query in the case's image.
+	GPUProbe string
+	// GPURecovery, when set, is a host command (sh -c) run when the GPU
+	// does not answer after a fault; the GPU is probed again after it.
+	// Without it, or when the GPU still does not answer, the remaining
+	// GPU cases are not run (recorded as skipped, with the reason).
+	GPURecovery string
+
+	kernelNoted bool
+}
+
+// KernelLog follows the kernel log (kernlog.Log).
+type KernelLog interface {
+	Watch() (KernelWatch, error)
+}
+
+// KernelWatch returns the kernel log's lines since it started.
+type KernelWatch interface {
+	Lines() ([]string, error)
+	Close()
 }
 
 func (r *Runner) now() time.Time {
@@ -105,6 +132,7 @@ func (r *Runner) Start(ctx context.Context, run bench.Run, raw []byte, cases []s
 	if err != nil {
 		return nil, err
 	}
+	defer d.Unlock()
 	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
 		if err := WriteFileAtomic(filepath.Join(d.Path, name), r.Files[name]); err != nil {
 			return nil, err
@@ -122,6 +150,15 @@ func (r *Runner) Resume(ctx context.Context, id string) (*bench.Run, error) {
 	}
 	if !run.Finished.IsZero() {
 		return nil, fmt.Errorf("run %s already finished at %s: nothing to resume", id, run.Finished.Format(time.RFC3339))
+	}
+	// Never take over a run another process is still running: its case
+	// container is live, and both would run the remaining cases.
+	if r.Lock == nil || r.Lock.Run != id {
+		lock, err := LockRun(d.Path, id)
+		if err != nil {
+			return nil, err
+		}
+		defer lock.Unlock()
 	}
 	// A killed runner leaves its case container running: remove it.
 	if err := r.removeLeftovers(ctx, run.ID); err != nil {
@@ -152,7 +189,15 @@ func (r *Runner) progress() Progress {
 	return r.Progress
 }
 
-func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases []suite.Case) (*bench.Run, error) {
+// execute runs the cases not yet done. An error that stops the run (the
+// results store unreachable, the disk full) says that finished cases are
+// kept and names the command that continues the run.
+func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases []suite.Case) (_ *bench.Run, err error) {
+	defer func() {
+		if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w\nrun %s stopped: every finished case is saved in %s; fix the cause above (database reachable, disk space), then continue with haloforge bench --resume %s", err, run.ID, d.Path, run.ID)
+		}
+	}()
 	done, err := d.Results()
 	if err != nil {
 		return nil, err
@@ -198,8 +243,21 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 				if note != "" {
 					p.Note(note)
 				}
+				if err != nil && r.GPURecovery != "" {
+					p.Note(fmt.Sprintf("GPU did not answer (%v): running the recovery command %q", err, r.GPURecovery))
+					p.Note(r.recover(ctx))
+					note, err = r.probe(ctx, c)
+					if note != "" {
+						p.Note(note)
+					}
+				}
 				if err != nil {
-					gpuDead = fmt.Errorf("GPU did not answer after a hang (%w): reboot the host, then haloforge bench --resume %s", err, run.ID)
+					fix := "reboot the host (or give a --gpu-recovery command)"
+					if r.GPURecovery != "" {
+						fix = "the recovery command did not bring it back: reboot the host"
+					}
+					gpuDead = fmt.Errorf("GPU did not answer after a fault (%w): the remaining GPU cases are not run; %s, then haloforge bench --resume %s", err, fix, run.ID)
+					p.Note(gpuDead.Error())
 					res = r.skipped(c, fmt.Sprintf("not run: %v", gpuDead))
 					break
 				}
@@ -213,11 +271,11 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 				return nil, err
 			}
 		}
-		if res.Status == bench.StatusHang && c.GPU {
+		if c.GPU && (res.Status == bench.StatusHang || gpuFault(res.Faults)) {
 			gpuSuspect = true
 		}
 		if err := d.WriteCase(c, res); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("recording case %s: %w", c.ID, err)
 		}
 		if r.Recorder != nil {
 			if err := r.Recorder.PutCase(ctx, run.ID, res); err != nil {
@@ -240,9 +298,22 @@ func (r *Runner) execute(ctx context.Context, d *RunDir, run *bench.Run, cases [
 	return run, nil
 }
 
+// gpuFault reports whether the kernel logged a GPU fault for a case.
+func gpuFault(faults []string) bool {
+	for _, f := range faults {
+		if strings.HasPrefix(f, "gpu-") {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *Runner) probe(ctx context.Context, c suite.Case) (string, error) {
 	if r.Prober != nil {
 		return r.Prober.Probe(ctx, c)
+	}
+	if r.GPUProbe != "" {
+		return HostProber{Command: r.GPUProbe}.Probe(ctx, c)
 	}
 	return DeviceProber{Runner: r}.Probe(ctx, c)
 }
@@ -287,13 +358,20 @@ func (r *Runner) containerSpec(runID string, c suite.Case) (client.ContainerCrea
 			Entrypoint: c.Argv[:1],
 			Cmd:        c.Argv[1:],
 			Env:        envList(c.Env),
-			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID},
+			Labels:     map[string]string{LabelRun: runID, LabelCase: c.ID, LabelHome: absPath(r.Home)},
 		},
 		HostConfig: deviceHostConfig(devs, gids),
 	}
 	opts.HostConfig.Binds = r.Binds
 	opts.HostConfig.NetworkMode = "none"
 	return opts, devs, notes, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 // namePrefix is the prefix of every container the runner names, case and
@@ -383,6 +461,10 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 			sampler = nil
 		}
 	}
+	kw := r.watchKernel(&res)
+	if kw != nil {
+		defer kw.Close()
+	}
 	res.Started = r.now().UTC()
 	if _, err := r.Docker.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		if sampler != nil {
@@ -443,6 +525,9 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 	}
 	if ins, err := r.Docker.ContainerInspect(context.WithoutCancel(ctx), id, client.ContainerInspectOptions{}); err == nil && ins.Container.State != nil && ins.Container.State.OOMKilled {
 		res.Notes = append(res.Notes, "killed by the kernel OOM killer")
+	}
+	if kw != nil {
+		r.readKernel(kw, &res)
 	}
 	switch {
 	case aborted != nil:

@@ -26,10 +26,7 @@ func WriteTable(w io.Writer, run *bench.Run) error {
 		case c.Status == bench.StatusOK && c.Bandwidth != nil && c.Bandwidth.GPUCopyGBs != nil:
 			_, _ = fmt.Fprintf(tw, "%s\t%s\tGPU copy GB/s\t%.1f\t%s\n", c.ID, c.Status, *c.Bandwidth.GPUCopyGBs, wall)
 		default:
-			label := string(c.Status)
-			if c.Status == bench.StatusHang {
-				label = "GPU Hang"
-			}
+			label := bench.FailureLabel(c)
 			msg := c.Error
 			if len(msg) > 80 {
 				msg = msg[:77] + "..."

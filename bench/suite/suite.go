@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -82,6 +83,8 @@ type Model struct {
 	Files    []ModelFile `yaml:"files,omitempty"`    // one, or the shards of a split GGUF in order
 	Tiny     *Tiny       `yaml:"tiny,omitempty"`
 	Path     string      `yaml:"path,omitempty"` // a local GGUF file
+	// SHA256 is the expected digest of a path: model's file, if known.
+	SHA256 string `yaml:"sha256,omitempty"`
 }
 
 // ModelFile is one file of a repository model.
@@ -209,6 +212,9 @@ func Parse(file string, b []byte) (*Suite, error) {
 	dec.KnownFields(true)
 	var s Suite
 	if err := dec.Decode(&s); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: file, Msg: "the suite file is empty: write at least name, backends and cases (see haloforge bench --help for the format)"}
+		}
 		return nil, yamlError(file, err)
 	}
 	s.Source, s.Raw = file, b
@@ -254,8 +260,14 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 	if s.Name == "" {
 		return errAt("name", "missing: give the suite a name (name: my-suite)")
 	}
-	if s.Defaults.Repetitions < 0 {
-		return errAt("defaults.repetitions", "must be positive", "defaults", "repetitions")
+	if !validName(s.Name) || len(s.Name) > 64 {
+		return errAt("name", fmt.Sprintf("%q: suite names name run directories and containers: use at most 64 letters, digits, '.', '_' and '-', starting with a letter or digit (e.g. my-suite)", s.Name), "name")
+	}
+	if s.Defaults.Repetitions < 0 || s.Defaults.Repetitions == 0 && present(root, "defaults", "repetitions") {
+		return errAt("defaults.repetitions", "must be at least 1 (or leave it out for llama-bench's default)", "defaults", "repetitions")
+	}
+	if s.Defaults.Timeout == 0 && present(root, "defaults", "timeout") {
+		return errAt("defaults.timeout", "must be positive (or leave it out for the default of "+DefaultTimeout.String()+")", "defaults", "timeout")
 	}
 	if len(s.Backends) == 0 {
 		return errAt("backends", "missing: list the backends the cases use with their image (backends: {cpu: {image: ...}})")
@@ -316,6 +328,12 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 			if !filepath.IsAbs(m.Path) {
 				return errAt("models."+name+".path", "use an absolute path to the GGUF file", append(p, "path")...)
 			}
+			if strings.ContainsAny(m.Path, ":,\n") || filepath.Clean(m.Path) != m.Path {
+				return errAt("models."+name+".path", fmt.Sprintf("%q cannot be mounted into a container: give a clean absolute path without ':' or ',' (rename or link the file)", m.Path), append(p, "path")...)
+			}
+		}
+		if m.SHA256 != "" && (m.Path == "" || !isHex64(m.SHA256)) {
+			return errAt("models."+name+".sha256", "only path: models take a sha256 here (64 hex digits); repo models give one per file under files", append(p, "sha256")...)
 		}
 	}
 	if err := s.validateHosts(errAt); err != nil {
@@ -345,8 +363,11 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 		if c.Variant != "" && !validName(c.Variant) {
 			return errAt(field("variant"), "variant names may use letters, digits, '.', '_' and '-' only", append(p, "variant")...)
 		}
-		if c.Repetitions < 0 {
-			return errAt(field("repetitions"), "must be positive", append(p, "repetitions")...)
+		if c.Repetitions < 0 || c.Repetitions == 0 && present(root, "cases", i, "repetitions") {
+			return errAt(field("repetitions"), "must be at least 1 (or leave it out for the suite's default)", append(p, "repetitions")...)
+		}
+		if c.Timeout == 0 && present(root, "cases", i, "timeout") {
+			return errAt(field("timeout"), "must be positive (or leave it out for the suite's default)", append(p, "timeout")...)
 		}
 		switch c.Tool {
 		case bench.ToolLlamaBench:
@@ -451,8 +472,40 @@ func ParseTest(t string) (pp, tg int, err error) {
 	return pp, tg, nil
 }
 
+// present reports whether the document has a node at path (mapping keys
+// and sequence indexes), so an explicit zero can be told from a missing field.
+func present(root *yaml.Node, path ...any) bool {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, p := range path {
+		if n == nil {
+			return false
+		}
+		switch k := p.(type) {
+		case string:
+			var next *yaml.Node
+			for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == k {
+					next = n.Content[i+1]
+				}
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || k < 0 || k >= len(n.Content) {
+				return false
+			}
+			n = n.Content[k]
+		}
+	}
+	return n != nil
+}
+
+// validName: letters, digits, '.', '_' and '-', starting with a letter or
+// digit (so never "." or "..": names become directory and container names).
 func validName(s string) bool {
-	if s == "" {
+	if s == "" || s[0] == '.' || s[0] == '-' || s[0] == '_' {
 		return false
 	}
 	for _, r := range s {

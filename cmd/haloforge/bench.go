@@ -1,18 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,10 +14,8 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/models"
-	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/bench/session"
 	"github.com/haloforge/haloforge/bench/suite"
-	"github.com/haloforge/haloforge/images/runtime"
-	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBenchCmd()) }
@@ -39,15 +31,10 @@ type benchOpts struct {
 	target          string
 	containerPrefix string
 	db              string
-	// cases, when set, are run instead of the suite's expansion (reproduce).
-	cases   []suite.Case
-	reproOf string
-	// lock, when set, is the stack the run's images belong to (reproduce:
-	// the original run's lock); else the lock in effect here.
-	lock  *recipes.Lock
-	runID string
-	// onRun, when set, receives the finished run (reproduce compares it).
-	onRun func(*bench.Run)
+	runID           string
+	allowModelDirs  []string
+	gpuProbe        string
+	gpuRecovery     string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -72,9 +59,21 @@ Built-in suites:
          Debian sid packages on first use (see haloforge image --help)
 
 Each case has a time limit (the suite's, the case's, or --timeout). A case
-over its limit is killed and recorded as a hang ("GPU Hang") with its logs,
-and the suite goes on; a tool exiting non-zero is recorded as a crash with
-its exit code. Results are written case by case, atomically, under
+over its limit is killed and recorded as a hang ("GPU Hang", or "Timeout"
+for a CPU case) with its logs, and the suite goes on; a tool exiting
+non-zero is recorded as a crash with its exit code.
+
+GPU faults: while each case runs haloforge reads the kernel log (/dev/kmsg,
+which needs root or CAP_SYSLOG; $HALOFORGE_KMSG names a file to read
+instead) and keeps the amdgpu, DRM and OOM-killer lines with the case,
+classified as gpu-hang (ring timeout, MES not answering), gpu-reset,
+gpu-page-fault or oom-kill; tables show "GPU Reset", "GPU Page Fault",
+"GPU Hang" or "OOM Kill". After a GPU case that hung or faulted, the GPU
+is probed before the next GPU case (--gpu-probe CMD, else rocminfo or
+vulkaninfo in the image). When it does not answer, --gpu-recovery CMD runs
+and the GPU is probed again; if it still does not answer (or no recovery
+command was given) the remaining GPU cases are recorded as not run, with
+the reason, CPU cases go on, and the message names the resume command. Results are written case by case, atomically, under
 $(haloforge home)/runs/<run-id>/ (cases/*.json, logs/*.log) and into the
 results database. If the run is interrupted (Ctrl-C, kill -9, power), rerun
 with --resume: finished cases are kept, the rest run.
@@ -100,6 +99,20 @@ Suite files (YAML) look like this:
       tests: [pp512/tg128, pp8192/tg8192]
       timeout: 1h
     - {tool: llama-bench, variant: b256, models: [mine], backends: [vulkan], tests: [pp512/tg128], args: [-b, "256"]}
+
+A path: model is mounted read-only only when it is a GGUF file (after
+resolving links) under your home directory, haloforge's home, /data, /srv,
+/mnt, /media, /opt, /models or /var/lib/haloforge; add directories with
+--allow-model-dir DIR or HALOFORGE_MODEL_DIRS=DIR1:DIR2. It may carry its
+digest: {path: /data/models/my.gguf, sha256: <64 hex digits>}.
+Suite names (they name run directories and containers) use letters,
+digits, '.', '_' and '-', starting with a letter or digit.
+
+Downloads: a model being downloaded by another haloforge is waited for; a
+download that receives nothing for $HALOFORGE_DOWNLOAD_STALL (default 2m)
+stops and resumes on the next run (only when the server proves the file
+unchanged); with sha256 unknown the hub's published digest is checked.
+$HF_TOKEN is sent for gated repositories and never stored or logged.
 
 RPC suites (llama.cpp's RPC backend, a model spread over several boxes): name
 worker hosts by their Docker Engine endpoint, like Docker contexts, and give
@@ -146,6 +159,9 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 				}
 				o.resume = args[0]
 			}
+			if cmd.Flags().Changed("timeout") && o.timeout <= 0 {
+				return fmt.Errorf("--timeout %s: give a positive time limit such as 10m", o.timeout)
+			}
 			if o.resume != "" {
 				for _, f := range []string{"suite", "timeout", "full"} {
 					if cmd.Flags().Changed(f) {
@@ -168,6 +184,9 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.StringVar(&o.target, "target", "gfx1151", "GPU target recorded with the run")
 	f.StringVar(&o.runID, "run-id", "", "name the run (default: UTC start time, suite, host and a random tag, e.g. 20261126-130405-smoke-strix1-3fa9c2d0)")
 	f.StringVar(&o.db, "db", "", "results database: a SQLite file or a shared PostgreSQL DSN postgres://USER:PASS@HOST:PORT/DB (default: $HALOFORGE_DB, else HOME/results.db)")
+	f.StringSliceVar(&o.allowModelDirs, "allow-model-dir", nil, "also mount path: models from this host directory (repeatable; default allow-list: your home, haloforge's home, "+strings.Join(models.DefaultModelDirs, ", ")+" and $HALOFORGE_MODEL_DIRS)")
+	f.StringVar(&o.gpuProbe, "gpu-probe", "", "host command (sh -c) that exits 0 when the GPU answers, run before a GPU case that follows a fault (default: rocminfo or vulkaninfo in the case's image)")
+	f.StringVar(&o.gpuRecovery, "gpu-recovery", "", "host command (sh -c) run when the GPU does not answer after a fault, e.g. a driver reload; without it the remaining GPU cases are not run")
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -181,169 +200,30 @@ func isTerminal(f *os.File) bool {
 }
 
 func runBench(cmd *cobra.Command, o benchOpts) error {
-	out := cmd.OutOrStdout()
-	home := bench.Home()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-
-	var s *suite.Suite
-	var cases []suite.Case
-	var err error
-	if o.runID != "" && !runIDRE.MatchString(o.runID) {
-		return fmt.Errorf("--run-id %q: use letters, digits, '.', '_' and '-' only (it names a directory), e.g. nightly-20261126", o.runID)
-	}
-	if o.resume == "" {
-		if s, err = suite.Load(o.suite); err != nil {
-			return err
-		}
-		if o.cases != nil {
-			cases = o.cases
-		} else if cases, err = s.Expand(suite.Options{Timeout: o.timeout, FullSweep: o.full}); err != nil {
-			return err
-		}
-		if o.list {
-			return listCases(out, cases)
-		}
-	} else {
-		if o.resume == "latest" {
-			if o.resume, err = runner.LatestUnfinished(home); err != nil {
-				return fmt.Errorf("%w under %s: start a new run with haloforge bench --suite NAME", err, filepath.Join(home, "runs"))
-			}
-		}
-		_, _, cases, err = runner.OpenRun(home, o.resume)
-		if err != nil {
-			return err
-		}
-		raw, err := os.ReadFile(runner.SuitePath(home, o.resume))
-		if err != nil {
-			return fmt.Errorf("run %s: %w", o.resume, err)
-		}
-		if s, err = suite.Parse(runner.SuitePath(home, o.resume), raw); err != nil {
-			return err
-		}
-	}
-
-	docker, err := runner.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = docker.Close() }()
-
-	images, err := ensureImages(ctx, docker, cases, o.noBuild, cmd.ErrOrStderr())
-	if err != nil {
-		return err
-	}
-	cache := &models.Cache{Dir: bench.ModelDir(home), Tiny: tinyWriter(),
-		Log: func(format string, a ...any) { _, _ = fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
-	binds, modelInfo, err := cache.Prepare(ctx, s, cases)
-	if err != nil {
-		return err
-	}
-
-	db, err := openResults(ctx, resultsLocation(o.db, home), false)
-	if err != nil {
-		return fmt.Errorf("results database: %w", err)
-	}
-	defer func() { _ = db.Close() }()
-
-	var progress runner.Progress = &runner.Lines{W: out}
-	if !o.plain && isTerminal(os.Stdout) {
-		progress = &runner.Bar{W: out}
-	}
-	r := &runner.Runner{
-		Docker: docker, Home: home, Binds: binds, NamePrefix: o.containerPrefix,
-		Recorder: db, NewSampler: memorySampler(), Progress: progress,
-	}
-	var run *bench.Run
-	if o.resume != "" {
-		run, err = r.Resume(ctx, o.resume)
-	} else {
-		hdr := bench.Run{
-			ID:      o.runID,
-			Suite:   s.Name,
-			Target:  o.target,
-			Host:    gatherHost(ctx, docker),
-			Images:  images,
-			Models:  modelInfo,
-			ReproOf: o.reproOf,
-		}
-		stack, lock, lockBytes, perr := stackProvenance(o.target, s.Profile, o.lock)
-		if perr != nil {
-			return fmt.Errorf("recording the stack's provenance: %w", perr)
-		}
-		hdr.Stack, hdr.LockDigest = &stack, lock.Digest()
-		r.Files = map[string][]byte{stackFile: lockBytes}
-		run, err = r.Start(ctx, hdr, s.Raw, cases)
-	}
-	if err != nil {
-		return benchErr(err)
-	}
-	if o.onRun != nil {
-		o.onRun(run)
-	}
-	_, _ = fmt.Fprintln(out)
-	if err := runner.WriteTable(out, run); err != nil {
-		return err
-	}
-	_, _ = fmt.Fprintf(out, "\nrun %s: %d cases, results in %s\n", run.ID, len(run.Cases), bench.RunDir(home, run.ID))
-	if n := runner.Failed(run); n > 0 {
-		return &exitError{code: 2, err: fmt.Errorf("%d of %d cases did not produce numbers (see the table and the logs)", n, len(run.Cases))}
-	}
-	return nil
+	_, err := session.Run(ctx, o.session(cmd), benchWiring())
+	return benchExit(err)
 }
 
-var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// session turns the flags into the session's options.
+func (o benchOpts) session(cmd *cobra.Command) session.Options {
+	return session.Options{
+		Home: bench.Home(), Suite: o.suite, Full: o.full, Timeout: o.timeout, Resume: o.resume,
+		List: o.list, Bar: !o.plain && isTerminal(os.Stdout), NoBuild: o.noBuild, Target: o.target,
+		ContainerPrefix: o.containerPrefix, DB: o.db, RunID: o.runID, AllowModelDirs: o.allowModelDirs,
+		GPUProbe: o.gpuProbe, GPURecovery: o.gpuRecovery,
+		Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(),
+	}
+}
 
-func benchErr(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted: finished cases are saved; continue with haloforge bench --resume")
+// benchExit maps a run with failed cases to exit status 2.
+func benchExit(err error) error {
+	var failed *session.CasesFailedError
+	if errors.As(err, &failed) {
+		return &exitError{code: 2, err: err}
 	}
 	return err
 }
 
-func listCases(w io.Writer, cases []suite.Case) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "#\tcase\timage\ttimeout\tcommand")
-	for _, c := range cases {
-		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", c.Index, c.ID, c.Image, c.Timeout, strings.Join(c.Argv, " "))
-		if c.RPC != nil {
-			for i, w := range c.RPC.Workers {
-				_, _ = fmt.Fprintf(tw, "\t  rpc%d %s (%s) %s\t%s\t\tggml RPC server on port %d\n", i, w.Host, w.Endpoint.Docker, w.Backend, w.Image, w.Port)
-			}
-		}
-	}
-	return tw.Flush()
-}
-
-// ensureImages checks every image the cases use exists, building the smoke
-// runtime image when it is missing, and returns their provenance.
-func ensureImages(ctx context.Context, d runtimeDocker, cases []suite.Case, noBuild bool, log io.Writer) (map[string]bench.ImageInfo, error) {
-	var refs []string
-	for _, c := range cases {
-		if !slices.Contains(refs, c.Image) {
-			refs = append(refs, c.Image)
-		}
-	}
-	out := map[string]bench.ImageInfo{}
-	for _, ref := range refs {
-		img, err := d.ImageInspect(ctx, ref)
-		if err != nil && ref == runtime.SmokeRef && !noBuild {
-			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
-			info, err := runtime.Smoke(bench.ImageCacheDir(bench.Home()), log).Ensure(ctx, d)
-			if err != nil {
-				return nil, err
-			}
-			out[ref] = info
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("image %s not found (%w): build it first (haloforge image smoke for the smoke image; dagger call build-stack for the gfx1151 images)", ref, err)
-		}
-		info := bench.ImageInfo{Ref: ref, ID: img.ID}
-		if img.Config != nil {
-			info.Labels = img.Config.Labels
-		}
-		out[ref] = info
-	}
-	return out, nil
-}
+var runIDRE = session.RunIDPattern

@@ -12,7 +12,9 @@ import (
 	"github.com/haloforge/haloforge/bench/memory"
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/bench/session"
 	"github.com/haloforge/haloforge/bench/store"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 // Seams between bench and the rest of haloforge: the tiny model generator
@@ -38,4 +40,25 @@ func memorySampler() func() runner.MemorySampler {
 func gatherHost(ctx context.Context, d *client.Client) bench.HostFacts {
 	facts, _ := host.Gather(ctx, host.Options{Root: "/", Docker: mobyDocker{c: d}})
 	return facts
+}
+
+// benchWiring connects a bench session to the results store, the build
+// plan's provenance, host facts, the tiny model generator and the memory
+// sampler.
+func benchWiring() session.Wiring {
+	return session.Wiring{
+		Results: func(ctx context.Context, where string) (session.Results, error) {
+			return openResults(ctx, resultsLocation(where, bench.Home()), false)
+		},
+		Provenance: func(target, profile string, lock *recipes.Lock) (bench.StackInfo, string, map[string][]byte, error) {
+			stack, l, b, err := stackProvenance(target, profile, lock)
+			if err != nil {
+				return stack, "", nil, err
+			}
+			return stack, l.Digest(), map[string][]byte{stackFile: b}, nil
+		},
+		Host:    gatherHost,
+		Tiny:    tinyWriter(),
+		Sampler: memorySampler(),
+	}
 }

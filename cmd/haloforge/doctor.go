@@ -12,6 +12,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/host"
+	"github.com/haloforge/haloforge/bench/kernlog"
+	"github.com/haloforge/haloforge/bench/runner"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -81,13 +83,18 @@ Examples:
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			opts := host.Options{Root: root, Images: images}
-			if dc, err := newDockerClient(); err == nil {
+			dc, err := newDockerClient()
+			if err == nil {
 				defer func() { _ = dc.Close() }()
 				opts.Docker = mobyDocker{dc}
 			} else {
 				_, _ = fmt.Fprintln(cmd.ErrOrStderr(), "haloforge: docker client:", err)
 			}
 			facts, checks := host.Gather(ctx, opts)
+			checks = append(checks, kernelLogCheck())
+			if dc != nil {
+				checks = append(checks, orphanChecks(ctx, dc)...)
+			}
 			if err := printDoctor(cmd.OutOrStdout(), facts, checks, jsonOut); err != nil {
 				return err
 			}
@@ -131,4 +138,38 @@ func printDoctor(w io.Writer, facts bench.HostFacts, checks []host.Check, jsonOu
 		}
 	}
 	return nil
+}
+
+// orphanChecks reaps case containers of dead runs of this home and warns
+// about any other haloforge container no live run owns: either keeps
+// running past its time limit and disturbs measurements.
+func orphanChecks(ctx context.Context, d runner.Docker) []host.Check {
+	orphans, err := runner.ReapOrphans(ctx, d, bench.Home())
+	if err != nil {
+		return []host.Check{{Name: "orphans", Status: host.StatusWarn, Detail: err.Error()}}
+	}
+	if len(orphans) == 0 {
+		return []host.Check{{Name: "orphans", Status: host.StatusPass, Detail: "no case containers left by dead runs"}}
+	}
+	var out []host.Check
+	for _, o := range orphans {
+		c := host.Check{Name: "orphans", Status: host.StatusWarn, Detail: o.String()}
+		if !o.Reaped {
+			c.Fix = "docker rm -f " + o.Name
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// kernelLogCheck says whether bench can read the kernel log for GPU fault
+// forensics (amdgpu ring timeouts, resets, page faults, OOM kills).
+func kernelLogCheck() host.Check {
+	w, err := kernlog.Log{}.Watch()
+	if err != nil {
+		return host.Check{Name: "kernel log", Status: host.StatusWarn, Detail: err.Error() + ": GPU faults will not be classified",
+			Fix: "run haloforge bench as root or with CAP_SYSLOG, or sysctl kernel.dmesg_restrict=0"}
+	}
+	w.Close()
+	return host.Check{Name: "kernel log", Status: host.StatusPass, Detail: kernlog.Path() + " readable: GPU hangs, resets, page faults and OOM kills are recorded with each case"}
 }

@@ -6,7 +6,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/gguf"
+	"github.com/haloforge/haloforge/bench/models"
+	"github.com/haloforge/haloforge/bench/suite"
 	"github.com/spf13/cobra"
 )
 
@@ -21,9 +24,10 @@ func newModelCmd() *cobra.Command {
   haloforge model tiny     writes a small random-weight llama GGUF (F16, Q8_0 or Q4_0)
                            natively in Go, for the smoke suite and tests
   haloforge model inspect  validates a GGUF file (magic, version, tensor table,
-                           alignment, data size) and prints its metadata`,
+                           alignment, data size) and prints its metadata
+  haloforge model fetch    downloads and verifies a suite's models into the cache`,
 	}
-	c.AddCommand(newModelTinyCmd(), newModelInspectCmd())
+	c.AddCommand(newModelTinyCmd(), newModelInspectCmd(), newModelFetchCmd())
 	return c
 }
 
@@ -136,5 +140,42 @@ Examples:
 		},
 	}
 	c.Flags().BoolVar(&jsonOut, "json", false, "print as JSON")
+	return c
+}
+
+func newModelFetchCmd() *cobra.Command {
+	var suiteName string
+	c := &cobra.Command{
+		Use:   "fetch [MODEL...]",
+		Short: "Download and verify a suite's models into the model cache",
+		Long: `fetch makes a suite's models (all, or the named ones) available in the model
+cache exactly as haloforge bench does before its first case: downloads go
+to a part file under a per-file lock (a second process waits for the
+first), resume only when the server proves the file unchanged (If-Range
+and a matching Content-Range), give up when no data arrives for
+$HALOFORGE_DOWNLOAD_STALL (default 2m), and are verified against the
+suite's sha256 or, when it says unknown, the digest the hub publishes
+(X-Linked-Etag). $HF_TOKEN is sent to the hub when set (gated models) and
+never written anywhere. $HF_ENDPOINT replaces https://huggingface.co.
+
+Examples:
+  haloforge model fetch                      # every model of the seed suite
+  haloforge model fetch --suite my.yaml mine
+  HF_TOKEN=hf_... haloforge model fetch llama4-scout`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := suite.Load(suiteName)
+			if err != nil {
+				return err
+			}
+			cache := &models.Cache{Dir: bench.ModelDir(bench.Home()), Tiny: tinyWriter(),
+				Log: func(format string, a ...any) { _, _ = fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }}
+			infos, err := cache.Fetch(cmd.Context(), s, args)
+			for _, mi := range infos {
+				_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s %s %d bytes %s\n", mi.Name, mi.Source, mi.Bytes, strings.Join(mi.SHA256, ","))
+			}
+			return err
+		},
+	}
+	c.Flags().StringVar(&suiteName, "suite", "seed", "built-in suite name or a suite file path")
 	return c
 }

@@ -4,17 +4,17 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
-	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/report"
-	"github.com/haloforge/haloforge/bench/runner"
-	"github.com/haloforge/haloforge/bench/suite"
+	"github.com/haloforge/haloforge/bench/session"
 	"github.com/haloforge/haloforge/recipes"
 )
 
@@ -84,37 +84,27 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 	if err != nil {
 		return err
 	}
-	_, orig, cases, err := runner.OpenRun(home, id)
+	orig, cases, err := session.Original(home, id)
 	if err != nil {
 		return err
-	}
-	if orig.Finished.IsZero() {
-		return fmt.Errorf("run %s did not finish: finish it with haloforge bench --resume %s before reproducing it", id, id)
 	}
 	lock, err := checkPlan(out, home, orig, o.planChanged)
 	if err != nil {
 		return err
 	}
 
-	var next *bench.Run
-	bo := benchOpts{
-		suite:           runner.SuitePath(home, id),
-		cases:           cases,
-		target:          orig.Target,
-		reproOf:         id,
-		lock:            lock,
-		plain:           o.plain,
-		noBuild:         o.noBuild,
-		containerPrefix: "haloforge-",
-		onRun:           func(r *bench.Run) { next = r },
-	}
+	so := benchOpts{plain: o.plain, noBuild: o.noBuild, target: orig.Target, containerPrefix: "haloforge-"}.session(cmd)
+	so.Suite, so.Cases, so.ReproOf, so.Lock = session.SuiteFile(home, id), cases, id, lock
 	_, _ = fmt.Fprintf(out, "rerunning the %d case(s) of %s\n", len(cases), id)
-	benchErr := runBench(cmd, bo)
+	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	next, runErr := session.Run(sctx, so, benchWiring())
+	stop()
+	benchErr := benchExit(runErr)
 	if next == nil {
 		return benchErr
 	}
-	imageDrift(out, orig, *next)
-	if err := sameCases(cases, home, next.ID); err != nil {
+	session.ImageDrift(out, orig, *next)
+	if err := session.SameCases(cases, home, next.ID); err != nil {
 		return err
 	}
 
@@ -180,44 +170,4 @@ func checkPlan(out io.Writer, home string, run bench.Run, allowChange bool) (*re
 		return lock, nil
 	}
 	return nil, fmt.Errorf("the recipes changed since run %s (made by haloforge %s): check out that version to rebuild the same stack, or pass --allow-plan-change", run.ID, run.Stack.Haloforge)
-}
-
-// imageDrift reports image labels (package versions, component commits)
-// that differ between the original run and the reproduction.
-func imageDrift(out io.Writer, orig, next bench.Run) {
-	n := 0
-	for ref, a := range orig.Images {
-		b, ok := next.Images[ref]
-		if !ok {
-			continue
-		}
-		for k, v := range a.Labels {
-			if w := b.Labels[k]; w != v && !strings.Contains(k, "created") && !strings.Contains(k, "build-date") {
-				_, _ = fmt.Fprintf(out, "image  %s: label %s was %q, now %q\n", ref, k, v, w)
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		_, _ = fmt.Fprintln(out, "images same labels as the original run")
-	}
-}
-
-// sameCases checks the reproduction ran exactly the original cases: the
-// same ids, images, argv and environment, in the same order.
-func sameCases(want []suite.Case, home, id string) error {
-	_, _, got, err := runner.OpenRun(home, id)
-	if err != nil {
-		return err
-	}
-	if len(got) != len(want) {
-		return fmt.Errorf("reproduction %s ran %d cases, the original %d", id, len(got), len(want))
-	}
-	for i := range want {
-		w, g := want[i], got[i]
-		if w.ID != g.ID || w.Image != g.Image || !slices.Equal(w.Argv, g.Argv) || !maps.Equal(w.Env, g.Env) {
-			return fmt.Errorf("reproduction %s case %d is %s %v, the original ran %s %v", id, i, g.ID, g.Argv, w.ID, w.Argv)
-		}
-	}
-	return nil
 }
