@@ -91,14 +91,13 @@ func (e *MissingFlagError) Error() string {
 //   - "-dev none" (CPU cases: no GPU device) is dropped where the binary has
 //     no -dev; there -ngl 0 keeps the layers on the CPU and "-nopo 1" (where
 //     it exists) keeps large-batch matrix products from being offloaded;
-//   - "-fa 0|1" becomes "-fa off|on" where the binary takes on|off|auto;
-//   - "-o json" becomes "-o jsonl" where only jsonl is offered (the parser
-//     reads both);
-//   - "-mmp 0" becomes "--load-mode" with its no-mmap value where the binary
-//     replaced -mmp by a load mode.
+//   - "-fa", "-o" and "-mmp" must exist, with the value given among those
+//     the help line offers ("-fa, --flash-attn <0|1>" at b5600 and in
+//     Debian's 0.7.0; "-o, --output <csv|json|jsonl|md|sql>").
 //
 // Any other option the binary lacks is a *MissingFlagError: the case must
-// not start with an argument llama-bench would reject after loading.
+// not start with an argument llama-bench rejects ("error: invalid
+// parameter for argument: -dev" at b5600).
 func (c Caps) Adapt(argv []string) ([]string, error) {
 	if len(argv) == 0 {
 		return nil, errors.New("empty argv")
@@ -132,44 +131,20 @@ func (c Caps) Adapt(argv []string) ([]string, error) {
 			if !c.Has(a) {
 				return nil, &MissingFlagError{Flag: a, Why: "the suite sets flash attention"}
 			}
-			vals := c.values(a)
-			if hasVal && slices.Contains(vals, "on") && !slices.Contains(vals, val) {
-				switch val {
-				case "0":
-					val = "off"
-				case "1":
-					val = "on"
-				}
-				out = append(out, a, val)
-				i++
-				continue
+			if vals := c.values(a); hasVal && len(vals) > 0 && !slices.Contains(vals, val) {
+				return nil, &MissingFlagError{Flag: a + " " + val, Why: "it takes " + strings.Join(vals, "|")}
 			}
 		case "-o", "--output":
 			if !c.Has(a) {
 				return nil, &MissingFlagError{Flag: a, Why: "haloforge reads llama-bench's JSON output"}
 			}
-			vals := c.values(a)
-			if hasVal && len(vals) > 0 && !slices.Contains(vals, val) {
-				alt := map[string]string{"json": "jsonl", "jsonl": "json"}[val]
-				if alt == "" || !slices.Contains(vals, alt) {
-					return nil, &MissingFlagError{Flag: a + " " + val, Why: "its outputs are " + strings.Join(vals, ", ")}
-				}
-				out = append(out, a, alt)
-				i++
-				continue
+			if vals := c.values(a); hasVal && len(vals) > 0 && !slices.Contains(vals, val) {
+				return nil, &MissingFlagError{Flag: a + " " + val, Why: "its outputs are " + strings.Join(vals, ", ")}
 			}
 		case "-mmp", "--mmap":
-			if c.Has(a) {
-				break
+			if !c.Has(a) {
+				return nil, &MissingFlagError{Flag: a, Why: "memory-mapped loading must be switched off on ROCm"}
 			}
-			if lm := c.loadModeFlag(); lm != "" && hasVal {
-				if v := c.loadModeValue(lm, val); v != "" {
-					out = append(out, lm, v)
-					i++
-					continue
-				}
-			}
-			return nil, &MissingFlagError{Flag: a, Why: "memory-mapped loading must be switched off on ROCm"}
 		default:
 			if !c.Has(a) {
 				return nil, &MissingFlagError{Flag: a, Why: "the suite passes it"}
@@ -181,28 +156,6 @@ func (c Caps) Adapt(argv []string) ([]string, error) {
 		out = append(out, "-nopo", "1")
 	}
 	return out, nil
-}
-
-// loadModeFlag is the spelling of a load-mode option, if the binary has one.
-func (c Caps) loadModeFlag() string {
-	for _, f := range []string{"-lm", "--load-mode"} {
-		if c.Has(f) {
-			return f
-		}
-	}
-	return ""
-}
-
-// loadModeValue maps an -mmp value to the load mode of the same meaning.
-func (c Caps) loadModeValue(flag, mmp string) string {
-	vals := c.values(flag)
-	want := map[string][]string{"0": {"none", "read", "no-mmap"}, "1": {"mmap"}}[mmp]
-	for _, w := range want {
-		if slices.Contains(vals, w) {
-			return w
-		}
-	}
-	return ""
 }
 
 // isFlag tells an option from a value: "-5" and "-1" are values.

@@ -425,6 +425,7 @@ func writeModelTable(w io.Writer, t Table) {
 	}
 	head = append(head, "Max Mem (MiB)")
 	align = append(align, true)
+	head, align = correctHead(t, head, align)
 	var rows [][]string
 	for _, row := range t.Rows {
 		cells := []string{row.Label}
@@ -435,7 +436,7 @@ func writeModelTable(w io.Writer, t Table) {
 		if row.MemBest {
 			mem = "**" + mem + "**"
 		}
-		rows = append(rows, append(cells, mem))
+		rows = append(rows, append(append(cells, mem), correctCells(t, row)...))
 	}
 	table(w, head, align, rows)
 }

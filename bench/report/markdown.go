@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/correct"
 )
 
 // FormatStat prints mean ± std with two decimals, as llama-bench does.
@@ -38,6 +39,9 @@ func (c Cell) text() string {
 	s := FormatStat(*c.Stat)
 	if c.Best {
 		s = "**" + s + "**"
+	}
+	if c.Note == correct.VerdictWrong {
+		s += " (wrong)"
 	}
 	return s
 }
@@ -129,6 +133,7 @@ func (r Report) Markdown(out io.Writer) error {
 			r.efficiencyTable(w, t)
 		}
 	}
+	r.correctnessTable(w)
 	if len(r.Mamf) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Matmul (mamf-finder)\n\n")
 		var rows [][]string

@@ -62,6 +62,8 @@ type Row struct {
 	MemBest   bool              `json:"memory_best,omitempty"`
 	ModelSize int64             `json:"model_size,omitempty"` // bytes, for bandwidth efficiency
 	BuildInfo string            `json:"build,omitempty"`      // llama-bench "commit (number)"
+	// Correct is the backend's reference check on the model (correct.go).
+	Correct *Correctness `json:"correctness,omitempty"`
 }
 
 // Table is rows over one set of tests (pp512+tg128, pp8192+tg8192, ...).
@@ -111,6 +113,8 @@ type Report struct {
 	Mamf      []MamfRow       `json:"mamf,omitempty"`
 	Bandwidth []BandwidthRow  `json:"bandwidth,omitempty"`
 	Problems  []string        `json:"problems,omitempty"` // cases not shown in a table, with why
+	// Correctness are the reference checks (KLD vs CPU), see correct.go.
+	Correctness []Correctness `json:"correctness,omitempty"`
 }
 
 // BackendLabel is the seed's name for a backend build: cpu -> CPU,
@@ -237,6 +241,8 @@ func statusNote(c bench.CaseResult) string {
 		return "Error"
 	case bench.StatusSkipped:
 		return "Skipped"
+	case bench.StatusFallback, bench.StatusWrong:
+		return fallbackNote(c)
 	case bench.StatusOK:
 		return "n/a"
 	}
@@ -349,6 +355,9 @@ func Build(run bench.Run, t Target) Report {
 		case c.Tool == bench.ToolRBT || c.Bandwidth != nil:
 			rep.Bandwidth = append(rep.Bandwidth, bandwidthRow(c, t))
 			continue
+		case c.Tool == bench.ToolPerplexity || c.Correct != nil:
+			rep.Correctness = append(rep.Correctness, correctnessRow(c))
+			continue
 		case c.Tool != bench.ToolLlamaBench && len(c.Llama) == 0:
 			rep.Problems = append(rep.Problems, fmt.Sprintf("case %s: unknown tool %q, not shown", c.ID, c.Tool))
 			continue
@@ -434,6 +443,7 @@ func Build(run bench.Run, t Target) Report {
 				}
 				table.Rows = append(table.Rows, row)
 			}
+			attachCorrectness(mn, table.Rows, rep.Correctness)
 			labelRows(table.Rows)
 			markBest(table)
 			sec.Tables = append(sec.Tables, table)
@@ -495,7 +505,7 @@ func markBest(t Table) {
 	for j := range t.Tests {
 		best, n := -1, 0
 		for i, r := range t.Rows {
-			if s := r.Cells[j].Stat; s != nil {
+			if s := r.Cells[j].Stat; s != nil && !r.wrong() {
 				n++
 				if best < 0 || s.Mean > t.Rows[best].Cells[j].Stat.Mean {
 					best = i

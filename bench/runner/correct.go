@@ -202,3 +202,13 @@ func (r *Runner) toolHelp(ctx context.Context, image, prog string) ([]byte, erro
 	}
 	return text, nil
 }
+
+// statusLabel is a finished case's status in the results table, naming a
+// software device ("ok (software: llvmpipe ...)") so its numbers are never
+// read as a GPU's.
+func statusLabel(c bench.CaseResult) string {
+	if c.Placement != nil && c.Placement.Ran == "software" {
+		return fmt.Sprintf("%s (software: %s)", c.Status, c.Placement.Device)
+	}
+	return string(c.Status)
+}

@@ -68,7 +68,7 @@ name: itest
 defaults: {timeout: 3m, repetitions: 1}
 backends:
   cpu: {image: ` + runtime.SmokeRef + `}
-  vulkan: {image: ` + runtime.SmokeRef + `}
+  vulkan: {image: ` + runtime.SmokeRef + `, device: software}
 models:
   tiny: {path: ` + tiny + `}
   broken: {path: ` + notGGUF + `}
