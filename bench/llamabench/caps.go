@@ -91,9 +91,11 @@ func (e *MissingFlagError) Error() string {
 //   - "-dev none" (CPU cases: no GPU device) is dropped where the binary has
 //     no -dev; there -ngl 0 keeps the layers on the CPU and "-nopo 1" (where
 //     it exists) keeps large-batch matrix products from being offloaded;
-//   - "-fa", "-o" and "-mmp" must exist, with the value given among those
-//     the help line offers ("-fa, --flash-attn <0|1>" at b5600 and in
-//     Debian's 0.7.0; "-o, --output <csv|json|jsonl|md|sql>").
+//   - "-fa 0|1" becomes "-fa off|on" where the help line reads
+//     "-fa, --flash-attn <on|off|auto>" (Debian 0.7.0; b5600 reads <0|1>);
+//   - "-mmp 0|1" becomes "-lm none|mmap" where -mmp gave way to
+//     "-lm, --load-mode <auto|none|mmap|...>" (Debian 0.7.0 has no -mmp);
+//   - "-o FORMAT" must be among the formats its help line offers.
 //
 // Any other option the binary lacks is a *MissingFlagError: the case must
 // not start with an argument llama-bench rejects ("error: invalid
@@ -132,7 +134,14 @@ func (c Caps) Adapt(argv []string) ([]string, error) {
 				return nil, &MissingFlagError{Flag: a, Why: "the suite sets flash attention"}
 			}
 			if vals := c.values(a); hasVal && len(vals) > 0 && !slices.Contains(vals, val) {
-				return nil, &MissingFlagError{Flag: a + " " + val, Why: "it takes " + strings.Join(vals, "|")}
+				// "-fa, --flash-attn <on|off|auto>" (Debian 0.7.0) for "<0|1>" (b5600).
+				spelled := map[string]string{"0": "off", "1": "on", "off": "0", "on": "1"}[val]
+				if spelled == "" || !slices.Contains(vals, spelled) {
+					return nil, &MissingFlagError{Flag: a + " " + val, Why: "it takes " + strings.Join(vals, "|")}
+				}
+				out = append(out, a, spelled)
+				i++
+				continue
 			}
 		case "-o", "--output":
 			if !c.Has(a) {
@@ -142,9 +151,24 @@ func (c Caps) Adapt(argv []string) ([]string, error) {
 				return nil, &MissingFlagError{Flag: a + " " + val, Why: "its outputs are " + strings.Join(vals, ", ")}
 			}
 		case "-mmp", "--mmap":
-			if !c.Has(a) {
-				return nil, &MissingFlagError{Flag: a, Why: "memory-mapped loading must be switched off on ROCm"}
+			if c.Has(a) {
+				break
 			}
+			// "-lm, --load-mode <auto|none|mmap|mlock|mmap+mlock|dio>"
+			// replaced -mmp (Debian 0.7.0): none reads the model without mmap.
+			mode := map[string]string{"0": "none", "1": "mmap"}[val]
+			for _, lm := range []string{"-lm", "--load-mode"} {
+				if c.Has(lm) && mode != "" && slices.Contains(c.values(lm), mode) {
+					out = append(out, lm, mode)
+					i++
+					mode = "done"
+					break
+				}
+			}
+			if mode == "done" {
+				continue
+			}
+			return nil, &MissingFlagError{Flag: a, Why: "memory-mapped loading must be switched off on ROCm, and it has no --load-mode none either"}
 		default:
 			if !c.Has(a) {
 				return nil, &MissingFlagError{Flag: a, Why: "the suite passes it"}

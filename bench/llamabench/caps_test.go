@@ -29,7 +29,7 @@ func TestParseHelp(t *testing.T) {
 		fa         string
 	}{
 		{"b5600.txt", []string{"-m", "--model", "-fa", "-mmp", "--mmap", "-o", "-ngl", "-nopo", "-ot", "--override-tensors", "-rpc"}, []string{"-dev", "--device", "-ncmoe"}, "<0|1>"},
-		{"debian-sid-0.7.0.txt", []string{"-m", "-fa", "-dev", "--device", "-o", "-ngl"}, nil, ""},
+		{"debian-sid-0.7.0.txt", []string{"-m", "-fa", "-dev", "--device", "-o", "-ngl", "-lm", "--load-mode", "-ncmoe", "-ot"}, []string{"-mmp", "--mmap"}, "<on|off|auto>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -72,9 +72,11 @@ func TestAdapt(t *testing.T) {
 		{"b5600 hip", "b5600.txt", hip, strings.Join(hip, " "), ""},
 		{"b5600 lacks -ncmoe", "b5600.txt", append(append([]string{}, hip...), "-ncmoe", "4"), "", "no -ncmoe option"},
 		{"b5600 device by name", "b5600.txt", strings.Fields("llama-bench -m m -dev Vulkan0"), "", "no -dev option"},
-		{"debian cpu", "debian-sid-0.7.0.txt", cpu, strings.Join(cpu, " "), ""},
-		{"debian hip", "debian-sid-0.7.0.txt", hip, strings.Join(hip, " "), ""},
-		{"b5600 fa spelling", "b5600.txt", strings.Fields("llama-bench -m m -fa on -o json"), "", "no -fa on option"},
+		{"debian cpu", "debian-sid-0.7.0.txt", cpu, "llama-bench -m /models/m.gguf -p 512 -n 128 -fa on -r 2 -ngl 0 -dev none -o json", ""},
+		{"debian hip", "debian-sid-0.7.0.txt", hip, "llama-bench -m /models/m.gguf -p 512 -n 128 -fa off -lm none -ngl 99 -o json", ""},
+		{"debian lacks --rpc-typo", "debian-sid-0.7.0.txt", strings.Fields("llama-bench -m m --n-cpu-moes 2"), "", "no --n-cpu-moes option"},
+		{"b5600 fa spelling", "b5600.txt", strings.Fields("llama-bench -m m -fa on -o json"), "llama-bench -m m -fa 1 -o json", ""},
+		{"b5600 has no fa auto", "b5600.txt", strings.Fields("llama-bench -m m -fa auto -o json"), "", "no -fa auto option"},
 		{"b5600 output format", "b5600.txt", strings.Fields("llama-bench -m m -o yaml"), "", "no -o yaml option"},
 		{"negative value is no flag", "b5600.txt", strings.Fields("llama-bench -m m --prio -1 -o json"), "llama-bench -m m --prio -1 -o json", ""},
 	}
