@@ -114,7 +114,10 @@ func Check(backend string, software bool, e Evidence) Placement {
 			}
 			ev = append(ev, "the tool reports "+ran)
 		}
-		if e.Offloaded != "" {
+		if e.Device != "" {
+			ev = append(ev, "it used device "+e.Device)
+		}
+		if e.Offloaded != "" && e.Offloaded != "0/?" {
 			ev = append(ev, "offloaded "+e.Offloaded+" layers")
 		}
 		if m := reROCmNoDev.FindStringSubmatch(log); m != nil && backend != "vulkan" {
