@@ -50,7 +50,10 @@ func (r *Runner) prepareCase(ctx context.Context, d *RunDir, c *suite.Case, x *c
 		}
 		c.Argv = argv
 	case c.KLD != nil:
-		dir := filepath.Join(d.Path, kldDir)
+		dir, err := filepath.Abs(filepath.Join(d.Path, kldDir)) // a bind mount's source must be absolute
+		if err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, err
 		}
