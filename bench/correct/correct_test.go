@@ -1,6 +1,7 @@
 package correct
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -20,6 +21,7 @@ func TestJudge(t *testing.T) {
 		{"tail beyond", Result{Role: "check", MeanKLD: f(0.001), KLD99: f(0.4), SameTop: f(97)}, Thresholds{}, VerdictWrong, "99% KLD 0.400000 > 0.1"},
 		{"top token", Result{Role: "check", MeanKLD: f(0.001), KLD99: f(0.01), SameTop: f(80)}, Thresholds{}, VerdictWrong, "same top 80.00 % < 90 %"},
 		{"suite loosens", Result{Role: "check", MeanKLD: f(0.02), KLD99: f(0.05), SameTop: f(95)}, Thresholds{MaxMeanKLD: 0.05}, VerdictOK, ""},
+		{"garbage", Result{Role: "check", MeanKLD: f(math.NaN()), KLD99: f(math.NaN()), SameTop: f(math.NaN())}, Thresholds{}, VerdictWrong, "not a number"},
 		{"reference", Result{Role: VerdictReference, PPL: 4100}, Thresholds{}, VerdictReference, ""},
 	}
 	for _, tt := range tests {

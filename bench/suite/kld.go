@@ -205,11 +205,14 @@ func (s *Suite) expandKLD(spec CaseSpec, add func(Case, CaseSpec), refs map[stri
 // perplexityBackendArgs are llama-perplexity's device arguments per backend
 // (llama.cpp common options: -ngl, -dev, --no-mmap).
 func perplexityBackendArgs(name string) []string {
+	// -v: llama.cpp's loader says "using device Vulkan0 (...)" and
+	// "offloaded N/M layers to GPU" only at debug verbosity in newer builds
+	// (Debian 0.7.0); the placement proof reads them. --no-mmap is left out:
+	// Debian 0.7.0's llama-perplexity rejects it ("error: invalid argument:
+	// --no-mmap"), and mmap only slows loading, not the numbers.
 	switch name {
-	case "hip", "hip-rocwmma":
-		return []string{"-ngl", "99", "--no-mmap"} // mmap stalls on ROCm
-	case "vulkan":
-		return []string{"-ngl", "99"}
+	case "hip", "hip-rocwmma", "vulkan":
+		return []string{"-ngl", "99", "-v"}
 	default:
 		return []string{"-ngl", "0", "-dev", "none"}
 	}
