@@ -61,7 +61,7 @@ cases:
 	}
 	home := t.TempDir()
 	ctx := context.Background()
-	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home)}).Prepare(ctx, s, cases)
+	binds, _, err := (&models.Cache{Dir: bench.ModelDir(home), Tiny: gguf.TinyMaker{}}).Prepare(ctx, s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}
