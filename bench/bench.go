@@ -9,6 +9,7 @@ package bench
 import (
 	"time"
 
+	"github.com/haloforge/haloforge/bench/correct"
 	"github.com/haloforge/haloforge/bench/llamabench"
 	"github.com/haloforge/haloforge/bench/mamf"
 	"github.com/haloforge/haloforge/bench/rbt"
@@ -24,6 +25,13 @@ const (
 	StatusCrash   Status = "crash"   // tool exited non-zero
 	StatusError   Status = "error"   // could not start, or output could not be parsed
 	StatusSkipped Status = "skipped" // not run (backend unavailable on this host)
+	// StatusFallback: ran, but not on the backend it names (a HIP or Vulkan
+	// case on the CPU or on a software device): its numbers are not that
+	// backend's. Placement says where it ran.
+	StatusFallback Status = "fallback"
+	// StatusWrong: a reference check whose output differs from the CPU
+	// reference beyond the suite's thresholds (see bench/correct).
+	StatusWrong Status = "wrong"
 )
 
 // Tool names the benchmark program a case runs.
@@ -34,6 +42,9 @@ const (
 	ToolLlamaBench Tool = "llama-bench"
 	ToolMamf       Tool = "mamf-finder"
 	ToolRBT        Tool = "rocm_bandwidth_test"
+	// ToolPerplexity is llama.cpp's llama-perplexity running the reference
+	// check (KL divergence from the CPU backend, bench/correct).
+	ToolPerplexity Tool = "llama-perplexity"
 )
 
 // Run is one execution of a suite on one host.
@@ -112,6 +123,10 @@ type CaseResult struct {
 	Llama     []llamabench.Record `json:"llama,omitempty"`
 	Mamf      *mamf.Result        `json:"mamf,omitempty"`
 	Bandwidth *rbt.Result         `json:"bandwidth,omitempty"`
+	// Correct is a reference check's result (KL divergence from the CPU).
+	Correct *correct.Result `json:"correctness,omitempty"`
+	// Placement is where a GPU case ran, as the tool reports it.
+	Placement *correct.Placement `json:"placement,omitempty"`
 }
 
 // MemoryPeaks are peak increases over the value sampled before the case

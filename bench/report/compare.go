@@ -36,10 +36,15 @@ type CaseKey struct {
 	NPrompt   int    `json:"n_prompt"`
 	NGen      int    `json:"n_gen"`
 	NDepth    int    `json:"n_depth"`
+	// Check names a correctness check ("KLD vs CPU") instead of a test.
+	Check string `json:"check,omitempty"`
 }
 
 // Test is the llama-bench label of the key (pp512, tg128 @ d4096, ...).
 func (k CaseKey) Test() string {
+	if k.Check != "" {
+		return k.Check
+	}
 	return testSpec{p: k.NPrompt, n: k.NGen, d: k.NDepth}.label()
 }
 
@@ -283,6 +288,7 @@ func Compare(base, next bench.Run, o CompareOptions) Comparison {
 			cmp.Deltas = append(cmp.Deltas, Delta{Key: n.key, New: &ns, Verdict: Added})
 		}
 	}
+	cmp.Deltas = append(cmp.Deltas, compareCorrectness(base, next)...) // correct.go
 	return cmp
 }
 

@@ -501,7 +501,7 @@ figcaption { font-size: 0.85em; color: #555; text-align: center; }
 <p class="meta">{{.Headline}}{{with .Host}} {{.}}{{end}}</p>
 {{define "grid"}}<table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if .Bad}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td{{if .Best}} class="best"{{else if or .Bad .Wrong}} class="bad"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}{{range .Models}}
 <h2>{{.Name}}</h2>

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/correct"
 )
 
 // FormatStat prints mean ± std with two decimals, as llama-bench does.
@@ -37,7 +38,11 @@ func (c Cell) text() string {
 	if c.Stat == nil {
 		return c.Note
 	}
-	return FormatStat(*c.Stat)
+	s := FormatStat(*c.Stat)
+	if c.Note == correct.VerdictWrong {
+		s += " (wrong)"
+	}
+	return s
 }
 
 func isPP(test string) bool { return strings.HasPrefix(test, "pp") && !strings.Contains(test, "+tg") }
@@ -103,9 +108,10 @@ type grid struct {
 }
 
 type gridCell struct {
-	Text string
-	Best bool // bold
-	Bad  bool // a hang, crash or error
+	Text  string
+	Best  bool // bold
+	Bad   bool // a hang, crash or error
+	Wrong bool // a failed reference check: bold in markdown, marked bad in HTML
 }
 
 func (g *grid) col(head string, right bool) {
@@ -128,7 +134,7 @@ func (g grid) markdown(w io.Writer) {
 		rows[i] = make([]string, len(r))
 		for j, c := range r {
 			rows[i][j] = c.Text
-			if c.Best && c.Text != "" {
+			if (c.Best || c.Wrong) && c.Text != "" {
 				rows[i][j] = "**" + c.Text + "**"
 			}
 		}
@@ -162,6 +168,11 @@ func resultsGrid(t Table) grid {
 	if mem {
 		g.col("Max Mem (MiB)", true)
 	}
+	kc := hasCorrectness(t)
+	if kc {
+		g.col("KLD vs CPU", true)
+		g.col("same top %", true)
+	}
 	for _, row := range t.Rows {
 		cells := []gridCell{{Text: row.Label}}
 		for _, c := range row.Cells {
@@ -169,6 +180,9 @@ func resultsGrid(t Table) grid {
 		}
 		if mem {
 			cells = append(cells, gridCell{Text: FormatMemory(row.Memory), Best: row.MemBest})
+		}
+		if kc {
+			cells = append(cells, correctCells(row)...)
 		}
 		g.Rows = append(g.Rows, cells)
 	}
@@ -366,6 +380,7 @@ func (r Report) Markdown(out io.Writer) error {
 			_, _ = fmt.Fprintln(w, "\n"+n)
 		}
 	}
+	r.correctnessTable(w)
 	if len(r.Mamf) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Matmul (mamf-finder)\n\n")
 		g, notes := r.mamfGrid()

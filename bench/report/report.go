@@ -104,6 +104,8 @@ type Row struct {
 	ModelFile string            `json:"model_file,omitempty"` // llama-bench model_filename
 	BuildInfo string            `json:"build,omitempty"`      // llama-bench "commit (number)"
 	TestDate  string            `json:"test_date,omitempty"`  // first test_time's date (YYYY-MM-DD)
+	// Correct is the backend's reference check on the model (correct.go).
+	Correct *Correctness `json:"correctness,omitempty"`
 }
 
 // Table is rows over one set of tests (pp512+tg128, pp8192+tg8192, ...).
@@ -158,6 +160,8 @@ type Report struct {
 	Mamf      []MamfRow       `json:"mamf,omitempty"`
 	Bandwidth []BandwidthRow  `json:"bandwidth,omitempty"`
 	Problems  []string        `json:"problems,omitempty"` // cases not shown in a table, with why
+	// Correctness are the reference checks (KLD vs CPU), see correct.go.
+	Correctness []Correctness `json:"correctness,omitempty"`
 }
 
 // BackendLabel is the seed's name for a backend build: cpu -> CPU,
@@ -284,6 +288,8 @@ func statusNote(c bench.CaseResult) string {
 		return "Error"
 	case bench.StatusSkipped:
 		return "Skipped"
+	case bench.StatusFallback, bench.StatusWrong:
+		return fallbackNote(c)
 	case bench.StatusOK:
 		return "n/a"
 	}
@@ -433,6 +439,9 @@ func Build(run bench.Run, t Target) Report {
 		case c.Tool == bench.ToolRBT || c.Bandwidth != nil:
 			rep.Bandwidth = append(rep.Bandwidth, bandwidthRow(c, t))
 			continue
+		case c.Tool == bench.ToolPerplexity || c.Correct != nil:
+			rep.Correctness = append(rep.Correctness, correctnessRow(c))
+			continue
 		case c.Tool != bench.ToolLlamaBench && len(c.Llama) == 0:
 			rep.Problems = append(rep.Problems, fmt.Sprintf("case %s: unknown tool %q, not shown", c.ID, c.Tool))
 			continue
@@ -516,6 +525,7 @@ func Build(run bench.Run, t Target) Report {
 				table.Rows = append(table.Rows, row)
 				sources = append(sources, ra.source)
 			}
+			attachCorrectness(mn, table.Rows, rep.Correctness)
 			labelRows(table.Rows, sources)
 			markBest(table)
 			sec.Tables = append(sec.Tables, table)
@@ -645,7 +655,7 @@ func markBest(t Table) {
 	for j := range t.Tests {
 		best, n := -1, 0
 		for i, r := range t.Rows {
-			if s := r.Cells[j].Stat; s != nil {
+			if s := r.Cells[j].Stat; s != nil && !r.wrong() {
 				n++
 				if best < 0 || s.Mean > t.Rows[best].Cells[j].Stat.Mean {
 					best = i

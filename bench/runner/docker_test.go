@@ -58,8 +58,14 @@ func TestCasesReal(t *testing.T) {
 	dc := dockertest.Client(t)
 	dockertest.Image(t, dc, runtime.SmokeRef)
 	tiny := dockertest.TinyModel(t)
+	// A GGUF file cut short: it passes the mount checks (GGUF magic) and
+	// llama-bench fails to load it, so the case crashes.
+	whole, err := os.ReadFile(tiny)
+	if err != nil {
+		t.Fatal(err)
+	}
 	notGGUF := filepath.Join(t.TempDir(), "broken.gguf")
-	if err := os.WriteFile(notGGUF, []byte("this is not a gguf file\n"), 0o644); err != nil {
+	if err := os.WriteFile(notGGUF, whole[:len(whole)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
 	y := `
@@ -67,7 +73,7 @@ name: itest
 defaults: {timeout: 15m, repetitions: 1}
 backends:
   cpu: {image: ` + runtime.SmokeRef + `}
-  vulkan: {image: ` + runtime.SmokeRef + `}
+  vulkan: {image: ` + runtime.SmokeRef + `, device: software}
 models:
   tiny: {path: ` + tiny + `}
   broken: {path: ` + notGGUF + `}

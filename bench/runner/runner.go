@@ -341,6 +341,9 @@ type caseExtras struct {
 	// abort, when it delivers, kills the case container and fails the case
 	// with the error (an RPC worker died).
 	abort <-chan error
+	// binds are extra bind mounts for this case (a reference check's
+	// directory, correct.go).
+	binds []string
 }
 
 // containerSpec builds the container for a case.
@@ -405,7 +408,14 @@ func vulkanNote(backend string, devs, notes []string) []string {
 // the run must stop (context cancelled, run directory unwritable); every
 // failure of the case itself is a result.
 func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.Case) (bench.CaseResult, error) {
-	return r.runCaseWith(ctx, d, runID, c, caseExtras{})
+	var x caseExtras
+	if res, err := r.prepareCase(ctx, d, &c, &x); res != nil || err != nil { // correct.go
+		if err != nil {
+			return bench.CaseResult{}, err
+		}
+		return *res, nil
+	}
+	return r.runCaseWith(ctx, d, runID, c, x)
 }
 
 func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c suite.Case, x caseExtras) (bench.CaseResult, error) {
@@ -431,6 +441,9 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 	res.GroupAdd = opts.HostConfig.GroupAdd
 	if x.network != "" {
 		opts.HostConfig.NetworkMode = container.NetworkMode(x.network)
+	}
+	if len(x.binds) > 0 {
+		opts.HostConfig.Binds = append(slices.Clone(opts.HostConfig.Binds), x.binds...)
 	}
 
 	// Remove a container of the same name left by an earlier attempt.
@@ -552,6 +565,7 @@ func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c sui
 			res.Error = fmt.Sprintf("output not understood: %v (see %s)", err, res.StdoutLog)
 		} else {
 			res.Status = bench.StatusOK
+			judgeCase(c, stderr, &res) // correct.go: fallback and wrong verdicts
 		}
 	}
 	return res, nil
@@ -605,6 +619,8 @@ func ParseOutput(c suite.Case, stdout, stderr []byte, r *bench.CaseResult) error
 			return err
 		}
 		r.Mamf = res
+	case bench.ToolPerplexity:
+		return parsePerplexity(c, stdout, stderr, r)
 	case bench.ToolRBT:
 		res, err := rbt.ParseBytes(stdout, c.ID)
 		if err != nil {

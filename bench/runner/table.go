@@ -19,8 +19,10 @@ func WriteTable(w io.Writer, run *bench.Run) error {
 		switch {
 		case c.Status == bench.StatusOK && len(c.Llama) > 0:
 			for _, l := range c.Llama {
-				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f ± %.2f\t%s\n", c.ID, c.Status, l.Label(), l.AvgTS, l.StddevTS, wall)
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f ± %.2f\t%s\n", c.ID, statusLabel(c), l.Label(), l.AvgTS, l.StddevTS, wall)
 			}
+		case c.Correct != nil && (c.Status == bench.StatusOK || c.Status == bench.StatusWrong):
+			_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID, c.Status, "KLD vs CPU", c.Correct.Summary(), wall)
 		case c.Status == bench.StatusOK && c.Mamf != nil:
 			_, _ = fmt.Fprintf(tw, "%s\t%s\tmax TFLOPS\t%.1f\t%s\n", c.ID, c.Status, c.Mamf.Max.TFLOPS, wall)
 		case c.Status == bench.StatusOK && c.Bandwidth != nil && c.Bandwidth.GPUCopyGBs != nil:

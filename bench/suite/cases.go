@@ -41,6 +41,11 @@ type Case struct {
 	// RPC is set for llama-bench cases spread over RPC worker hosts; Argv
 	// then lacks --rpc, which the runner adds once the workers listen.
 	RPC *RPC `json:",omitempty"`
+	// Software is true when the backend's device is expected to be a CPU
+	// implementation (Vulkan on lavapipe): labelled, not flagged.
+	Software bool `json:",omitempty"`
+	// KLD is set for reference-check cases (llama-perplexity, kld.go).
+	KLD *KLDCase `json:",omitempty"`
 }
 
 // Slug is the case id as a file name component.
@@ -129,6 +134,7 @@ func (s *Suite) Cases0() ([]Case, error) { return s.Expand(Options{}) }
 // models x backends x fa x tests (in that nesting order).
 func (s *Suite) Expand(o Options) ([]Case, error) {
 	var out []Case
+	kldRefs := map[string]bool{}
 	add := func(c Case, spec CaseSpec) {
 		c.Index = len(out)
 		c.Image = s.Backends[c.Backend].Image
@@ -137,6 +143,7 @@ func (s *Suite) Expand(o Options) ([]Case, error) {
 		}
 		c.Devices = BackendDevices[c.Backend]
 		c.GPU = c.Backend != "cpu"
+		c.Software = s.Backends[c.Backend].Device == DeviceSoftware
 		env := backendEnv(c.Backend, s.Backends[c.Backend])
 		maps.Copy(env, spec.Env)
 		c.Env = env
@@ -245,6 +252,8 @@ func (s *Suite) Expand(o Options) ([]Case, error) {
 				argv = append(argv, spec.Args...)
 				add(Case{ID: fmt.Sprintf("mamf/%s/%s/%s", be, dtype, sweep), Tool: spec.Tool, Backend: be, Argv: argv}, spec)
 			}
+		case bench.ToolPerplexity:
+			s.expandKLD(spec, add, kldRefs)
 		case bench.ToolRBT:
 			prog := spec.Command
 			if len(prog) == 0 {

@@ -73,6 +73,9 @@ type Backend struct {
 	// Args are extra llama-bench arguments for every case of this backend
 	// (for example ["-ub", "1024"]).
 	Args []string `yaml:"args,omitempty"`
+	// Device is what the backend's cases must run on: gpu (default) or
+	// software (Vulkan on Mesa lavapipe, labelled as such); see kld.go.
+	Device string `yaml:"device,omitempty"`
 }
 
 // Model names a GGUF model: downloaded from a Hugging Face style repository,
@@ -127,6 +130,9 @@ type CaseSpec struct {
 	// server (llama-bench --rpc); see rpc.go.
 	RPC *RPCSpec `yaml:"rpc,omitempty"`
 
+	// KLD configures a llama-perplexity reference check (kld.go).
+	KLD *KLDSpec `yaml:"kld,omitempty"`
+
 	// mamf-finder
 	Dtype string `yaml:"dtype,omitempty"` // default bfloat16
 	Sweep string `yaml:"sweep,omitempty"` // quick (default) or full
@@ -151,7 +157,7 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // Known backends and tools.
 var (
 	KnownBackends = []string{"cpu", "hip", "hip-rocwmma", "vulkan"}
-	KnownTools    = []bench.Tool{bench.ToolLlamaBench, bench.ToolMamf, bench.ToolRBT}
+	KnownTools    = []bench.Tool{bench.ToolLlamaBench, bench.ToolMamf, bench.ToolRBT, bench.ToolPerplexity}
 	TinyTypes     = []string{"f16", "q8_0", "q4_0"}
 )
 
@@ -346,7 +352,7 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 		p := []any{"cases", i}
 		field := func(f string) string { return fmt.Sprintf("cases[%d].%s", i, f) }
 		if !slices.Contains(KnownTools, c.Tool) {
-			return errAt(field("tool"), fmt.Sprintf("unknown tool %q: use one of llama-bench, mamf-finder, rocm_bandwidth_test", c.Tool), append(p, "tool")...)
+			return errAt(field("tool"), fmt.Sprintf("unknown tool %q: use one of llama-bench, mamf-finder, rocm_bandwidth_test, llama-perplexity", c.Tool), append(p, "tool")...)
 		}
 		if len(c.Backends) == 0 {
 			return errAt(field("backends"), "missing: list the backends to run this case on", p...)
@@ -424,6 +430,9 @@ func (s *Suite) validate(file string, root *yaml.Node) error {
 		}
 	}
 	if err := s.validateRPC(errAt); err != nil {
+		return err
+	}
+	if err := s.validateCorrectness(errAt); err != nil {
 		return err
 	}
 	cases, err := s.Cases0()

@@ -19,9 +19,11 @@ func TestEmbeddedSuites(t *testing.T) {
 		name  string
 		cases int
 	}{
-		// 3 (mamf hipBLASLt and rocBLAS, rbt) + 3 models x 4 backends x 2 fa x 2 tests + qwen b256 4 x 2
-		{"seed", 3 + 3*4*2*2 + 4*2},
-		{"smoke", 2 * 2},
+		// 3 (mamf hipBLASLt and rocBLAS, rbt) + 3 models x (CPU reference + 3 checks)
+		// + 3 models x 4 backends x 2 fa x 2 tests + qwen b256 4 x 2
+		{"seed", 3 + 3*4 + 3*4*2*2 + 4*2},
+		// llama-bench 2 backends x 2 fa, then the CPU reference and the Vulkan check
+		{"smoke", 2*2 + 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -242,9 +242,11 @@ func TestSmokeEndToEnd(t *testing.T) {
 		"llama/tiny-q4_0/cpu/fa0/pp64-tg16", "llama/tiny-q4_0/cpu/fa1/pp64-tg16",
 		"llama/tiny-q4_0/vulkan/fa0/pp64-tg16", "llama/tiny-q4_0/vulkan/fa1/pp64-tg16",
 	}
+	// The reference check: the CPU saves the reference, Vulkan (lavapipe) is ok against it.
+	kld := []string{"kld/tiny-q4_0/cpu/c128-n4", "kld/tiny-q4_0/vulkan/c128-n4"}
 	files := caseFiles(t, runDir)
-	if len(files) != len(want) {
-		t.Fatalf("%d case files, want %d", len(files), len(want))
+	if len(files) != len(want)+len(kld) {
+		t.Fatalf("%d case files, want %d", len(files), len(want)+len(kld))
 	}
 	got := map[string]bench.CaseResult{}
 	for _, b := range files {
@@ -253,6 +255,11 @@ func TestSmokeEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		got[c.ID] = c
+	}
+	for _, id := range kld {
+		if c := got[id]; c.Status != bench.StatusOK || c.Correct == nil || (c.Backend == "vulkan" && c.Correct.Verdict != "ok") {
+			t.Errorf("%s: %s %q %+v", id, c.Status, c.Error, c.Correct)
+		}
 	}
 	for _, id := range want {
 		c, ok := got[id]
