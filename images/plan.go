@@ -1,7 +1,6 @@
 package images
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -9,12 +8,6 @@ import (
 
 	"github.com/haloforge/haloforge/recipes"
 )
-
-// heavyComponents are ROCm-class builds bounded by memory (about 4 GB a job).
-var heavyComponents = map[string]bool{
-	"therock": true, "composable-kernel": true, "hipblaslt": true,
-	"aotriton": true, "pytorch": true, "rocwmma": true,
-}
 
 // FromPlan turns a recipes plan into the spec images executes: one
 // component per step, one runtime image per step with a runtime, toolchains
@@ -28,7 +21,8 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 		c := Component{
 			Name: st.Component, Variant: st.Variant, Version: st.Version,
 			CacheKey: st.Key, PrefixDir: st.Prefix, SrcDir: st.Source.Dir, Outputs: st.Outputs,
-			Heavy: heavyComponents[st.Component] || strings.HasPrefix(st.Variant, "hip"),
+			// The recipe's heavy: bounds the step's jobs by memory.
+			Heavy: st.Heavy,
 			Env:   map[string]string{},
 		}
 		switch st.Source.Kind {
@@ -104,61 +98,4 @@ func imageName(ref string) string {
 func toolchainName(pkgs []string) string {
 	sum := sha256.Sum256([]byte(strings.Join(uniqueSorted(pkgs), "\n")))
 	return "builder-" + hex.EncodeToString(sum[:6])
-}
-
-// Request selects what to plan and build.
-type Request struct {
-	Target   string
-	Profile  string
-	Only     []string
-	Variants []string
-	// Set and Lock are the recipes and the lock; Set nil means the recipes
-	// built into haloforge, Lock nil one derived from them.
-	Set  *recipes.Set
-	Lock *recipes.Lock
-	// Sources override pinned sources; their digests are read from the engine.
-	Sources []SourceOverride
-}
-
-// MakePlan computes the recipes plan for a request, reading override digests
-// from the engine (Directory.Digest) so the plan's keys cover them.
-func MakePlan(ctx context.Context, r Request) (*recipes.Plan, error) {
-	set := r.Set
-	if set == nil {
-		var err error
-		if set, err = recipes.Default(); err != nil {
-			return nil, err
-		}
-	}
-	lock := r.Lock
-	if lock == nil {
-		lock = recipes.MakeLock(set, nil)
-	}
-	target := r.Target
-	if target == "" {
-		target = recipes.DefaultTarget
-	}
-	t, err := recipes.LookupTarget(target)
-	if err != nil {
-		return nil, err
-	}
-	ov := map[string]recipes.SourceOverride{}
-	for _, o := range r.Sources {
-		d, err := o.Dir.Digest(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("source override %s=%s: read its content digest: %w (does the directory exist?)", o.Component, o.Path, err)
-		}
-		ov[o.Component] = recipes.SourceOverride{Path: o.Path, Digest: d}
-	}
-	return recipes.MakePlan(set, lock, t, recipes.Selection{Profile: r.Profile, Only: r.Only, Variants: r.Variants}, ov)
-}
-
-// SpecFor plans a request and converts the plan for execution.
-func SpecFor(ctx context.Context, r Request) (Spec, *recipes.Plan, error) {
-	p, err := MakePlan(ctx, r)
-	if err != nil {
-		return Spec{}, nil, err
-	}
-	s, err := FromPlan(p)
-	return s, p, err
 }

@@ -13,9 +13,11 @@ import (
 
 // DigestDir is a content digest of a source directory for a SourceOverride:
 // sha256 over every regular file's relative path, executable bit and
-// content, and every symlink's target, walked in lexical order. .git
-// directories are skipped, so commits and fetches do not change it; owners,
-// times and other permission bits do not either.
+// content, and every symlink's target, walked in lexical order. The paths
+// of SourceExcludes (.git anywhere, a top-level build directory) are
+// skipped, as the executor leaves them out of the tree it builds, so
+// commits, fetches and local builds do not change it; owners, times and
+// other permission bits do not either.
 func DigestDir(dir string) (string, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
@@ -35,10 +37,12 @@ func DigestDir(dir string) (string, error) {
 		}
 		rel = filepath.ToSlash(rel)
 		switch {
-		case d.IsDir():
-			if d.Name() == ".git" && rel != "." {
+		case rel != "." && excludedSource(rel):
+			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil
+		case d.IsDir():
 			return nil
 		case d.Type()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
