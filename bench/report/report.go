@@ -11,6 +11,7 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"strconv"
 	"strings"
@@ -18,19 +19,32 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/recipes"
 )
 
-// Target holds the peak figures efficiency is measured against. The CLI
-// fills it (later from recipes.LookupTarget).
+// Target holds the peak figures efficiency is measured against; TargetOf
+// reads them from recipes' target table.
 type Target struct {
 	Name       string  `json:"name"`
 	PeakTFLOPS float64 `json:"peak_tflops"` // dense FP16/BF16
 	PeakGBs    float64 `json:"peak_gbs"`    // memory bandwidth, GB/s (1e9 bytes)
 }
 
-// DefaultTarget is Strix Halo: 512 FP16 FLOP/clk/CU x 40 CU x 2.9 GHz, and
-// LPDDR5X-8000 on a 256-bit bus.
-var DefaultTarget = Target{Name: "gfx1151", PeakTFLOPS: 59.4, PeakGBs: 256}
+// DefaultTarget is the peaks of recipes.DefaultTarget (Strix Halo: 59.4
+// TFLOPS, 256 GB/s).
+var DefaultTarget, _ = TargetOf(recipes.DefaultTarget)
+
+// TargetOf is the peak figures of GPU target name from recipes' target
+// table, the one place they live; PeakTFLOPS is rounded to 0.1 TFLOPS as
+// the figure is quoted (gfx1151: 40 CU x 512 x 2.9 GHz = 59.392 -> 59.4).
+// false for a target the table does not know.
+func TargetOf(name string) (Target, bool) {
+	t, err := recipes.LookupTarget(name)
+	if err != nil {
+		return Target{Name: name}, false
+	}
+	return Target{Name: t.Name, PeakTFLOPS: math.Round(t.PeakTFLOPS()*10) / 10, PeakGBs: t.PeakGBs()}, true
+}
 
 // Stat is a t/s figure: mean and standard deviation over N samples.
 type Stat struct {
