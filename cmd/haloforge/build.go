@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -85,7 +84,7 @@ component, the step and the tail of its log).`,
 	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
-	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
+	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+images.EngineEnv+", else $"+images.RunnerHostEnv+", else a local engine)")
 	return c
 }
 
@@ -151,25 +150,13 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 // connect opens a Dagger session on the engine --engine (or the
 // environment) names, streaming its progress to stderr unless --quiet.
 func (o *buildOpts) connect(ctx context.Context, stderr io.Writer) (*dagger.Client, error) {
-	engine, from, err := resolveEngine(o.engine, os.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkEngine(engine, 10*time.Second); err != nil {
-		return nil, err
-	}
-	if err := useEngine(engine); err != nil {
-		return nil, err
-	}
 	logw := stderr
 	if o.quiet {
 		logw = io.Discard
-	} else if engine != "" {
-		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s (from %s)\n", engine, from)
 	}
-	client, err := dagger.Connect(ctx, dagger.WithLogOutput(logw))
-	if err != nil {
-		return nil, fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point --engine or _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
+	client, engine, err := images.Connect(ctx, o.engine, logw)
+	if err == nil && engine != "" && !o.quiet {
+		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s\n", engine)
 	}
-	return client, nil
+	return client, err
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strings"
@@ -61,33 +62,7 @@ or lock; the message names the file, line and fix).
 ` + planCacheHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plan, err := f.makePlan(cmd.ErrOrStderr())
-			if err != nil {
-				return inputExit(err)
-			}
-			out := cmd.OutOrStdout()
-			if cf.keys {
-				_, err = out.Write(plan.KeysText())
-				return err
-			}
-			var opt recipes.RenderOptions
-			if len(cf.from) > 0 {
-				set, err := cf.load(cmd.Context())
-				if err != nil {
-					return inputExit(err)
-				}
-				rep := plan.CheckCache(set)
-				if f.jsonOut {
-					return jsonOut(out, rep)
-				}
-				opt.Cache = &rep
-			}
-			if f.jsonOut {
-				_, err = out.Write(plan.JSON())
-				return err
-			}
-			opt.Commands = f.commands
-			return plan.Render(out, opt)
+			return runPlan(cmd.Context(), f, cf, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f.addSelectionFlags(c, "plan")
@@ -98,6 +73,36 @@ or lock; the message names the file, line and fix).
 	f.addSourceFlag(c)
 	cf.register(c)
 	return c
+}
+
+// runPlan prints the plan of the flags: its keys (--keys), its JSON
+// (--json), or its text, with shared-cache marks when --cached-from is set.
+func runPlan(ctx context.Context, f *planFlags, cf *cacheFlags, out, stderr io.Writer) error {
+	plan, err := f.makePlan(stderr)
+	if err != nil {
+		return inputExit(err)
+	}
+	if cf.keys {
+		_, err = out.Write(plan.KeysText())
+		return err
+	}
+	opt := recipes.RenderOptions{Commands: f.commands}
+	if len(cf.from) > 0 {
+		set, err := cf.load(ctx)
+		if err != nil {
+			return inputExit(err)
+		}
+		rep := plan.CheckCache(set)
+		if f.jsonOut {
+			return jsonOut(out, rep)
+		}
+		opt.Cache = &rep
+	}
+	if f.jsonOut {
+		_, err = out.Write(plan.JSON())
+		return err
+	}
+	return plan.Render(out, opt)
 }
 
 // addSelectionFlags registers the flags that say what to plan or build
