@@ -18,68 +18,88 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 	}
 	s := Spec{Target: p.Target, LockDigest: p.LockDigest, Base: Base{Ref: p.Base.Image}}
 	for _, st := range p.Steps {
-		c := Component{
-			Name: st.Component, Variant: st.Variant, Version: st.Version,
-			CacheKey: st.Key, PrefixDir: st.Prefix, SrcDir: st.Source.Dir, Outputs: st.Outputs,
-			// The recipe's heavy: bounds the step's jobs by memory.
-			Heavy: st.Heavy,
-			Env:   map[string]string{},
-		}
-		switch st.Source.Kind {
-		case "git":
-			c.Source = Source{Git: st.Source.URL, Commit: st.Source.Commit}
-		case "tarball":
-			c.Source = Source{URL: st.Source.URL, SHA256: st.Source.SHA256}
-		case "path":
-			c.Source = Source{URL: "local:" + st.Source.Path, SHA256: strings.TrimPrefix(st.Source.Digest, "sha256:")}
-		default:
-			return Spec{}, fmt.Errorf("plan step %s: source kind %q is not one of git, tarball, path; regenerate the plan", st.ID, st.Source.Kind)
-		}
-		// A plan step's Mounts are its transitive dependencies, each once,
-		// in build order; they include its direct Needs.
-		for _, m := range st.Mounts {
-			c.Needs = append(c.Needs, m.From)
-		}
-		pkgs := append(append([]string{}, st.BuildPackages...), "ccache")
-		c.Toolchain = Toolchain{Name: toolchainName(pkgs), Packages: uniqueSorted(pkgs)}
-		for _, e := range st.Env {
-			c.Env[e.Name] = e.Value
-		}
-		for _, cmd := range st.Commands {
-			c.Commands = append(c.Commands, Command{Step: cmd.Phase, Shell: true, Args: []string{cmd.Run}})
-		}
-		if len(c.Outputs) > 0 {
-			c.Commands = append(c.Commands, Command{Step: "verify", Args: append([]string{"ls", "-ld"}, c.Outputs...)})
+		c, err := componentOf(st)
+		if err != nil {
+			return Spec{}, err
 		}
 		s.Components = append(s.Components, c)
-		if st.Runtime == nil {
-			continue
+		if st.Runtime != nil {
+			s.Images = append(s.Images, imageOf(st, c.Key()))
 		}
-		im := Image{Name: imageName(st.Runtime.Image), Ref: st.Runtime.Image,
-			Packages: st.Runtime.Packages, Env: map[string]string{}, Labels: map[string]string{}}
-		cs := map[string]bool{}
-		for _, cp := range st.Runtime.Copies {
-			im.Copies = append(im.Copies, Copy{From: cp.From, Path: cp.Path})
-			if !cs[cp.From] {
-				cs[cp.From] = true
-				im.Components = append(im.Components, cp.From)
-			}
-		}
-		if !cs[st.ID] {
-			im.Components = append(im.Components, c.Key())
-		}
-		for _, e := range st.Runtime.Env {
-			im.Env[e.Name] = e.Value
-		}
-		for _, l := range st.Labels {
-			im.Labels[l.Name] = l.Value
-		}
-		s.Images = append(s.Images, im)
 	}
 	if err := s.Validate(); err != nil {
 		return Spec{}, fmt.Errorf("plan for %s cannot be executed: %w", p.Target, err)
 	}
 	return s, nil
+}
+
+// sourceOf is the executor's form of a step's source.
+func sourceOf(st recipes.Step) (Source, error) {
+	switch st.Source.Kind {
+	case "git":
+		return Source{Git: st.Source.URL, Commit: st.Source.Commit}, nil
+	case "tarball":
+		return Source{URL: st.Source.URL, SHA256: st.Source.SHA256}, nil
+	case "path":
+		return Source{URL: "local:" + st.Source.Path, SHA256: strings.TrimPrefix(st.Source.Digest, "sha256:")}, nil
+	}
+	return Source{}, fmt.Errorf("plan step %s: source kind %q is not one of git, tarball, path; regenerate the plan", st.ID, st.Source.Kind)
+}
+
+// componentOf is the build step of plan step st.
+func componentOf(st recipes.Step) (Component, error) {
+	src, err := sourceOf(st)
+	if err != nil {
+		return Component{}, err
+	}
+	c := Component{
+		Name: st.Component, Variant: st.Variant, Version: st.Version, Source: src,
+		CacheKey: st.Key, PrefixDir: st.Prefix, SrcDir: st.Source.Dir, Outputs: st.Outputs,
+		// The recipe's heavy: bounds the step's jobs by memory.
+		Heavy: st.Heavy,
+		Env:   map[string]string{},
+	}
+	// A plan step's Mounts are its transitive dependencies, each once,
+	// in build order; they include its direct Needs.
+	for _, m := range st.Mounts {
+		c.Needs = append(c.Needs, m.From)
+	}
+	pkgs := append(append([]string{}, st.BuildPackages...), "ccache")
+	c.Toolchain = Toolchain{Name: toolchainName(pkgs), Packages: uniqueSorted(pkgs)}
+	for _, e := range st.Env {
+		c.Env[e.Name] = e.Value
+	}
+	for _, cmd := range st.Commands {
+		c.Commands = append(c.Commands, Command{Step: cmd.Phase, Shell: true, Args: []string{cmd.Run}})
+	}
+	if len(c.Outputs) > 0 {
+		c.Commands = append(c.Commands, Command{Step: "verify", Args: append([]string{"ls", "-ld"}, c.Outputs...)})
+	}
+	return c, nil
+}
+
+// imageOf is the runtime image of plan step st (built as component key).
+func imageOf(st recipes.Step, key string) Image {
+	im := Image{Name: imageName(st.Runtime.Image), Ref: st.Runtime.Image,
+		Packages: st.Runtime.Packages, Env: map[string]string{}, Labels: map[string]string{}}
+	cs := map[string]bool{}
+	for _, cp := range st.Runtime.Copies {
+		im.Copies = append(im.Copies, Copy{From: cp.From, Path: cp.Path})
+		if !cs[cp.From] {
+			cs[cp.From] = true
+			im.Components = append(im.Components, cp.From)
+		}
+	}
+	if !cs[st.ID] {
+		im.Components = append(im.Components, key)
+	}
+	for _, e := range st.Runtime.Env {
+		im.Env[e.Name] = e.Value
+	}
+	for _, l := range st.Labels {
+		im.Labels[l.Name] = l.Value
+	}
+	return im
 }
 
 // imageName is the short name of an image reference:
