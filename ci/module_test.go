@@ -154,3 +154,28 @@ func TestDaggerIncludeCoversModuleImports(t *testing.T) {
 			len(missing), strings.Join(missing, "\n  "))
 	}
 }
+
+// TestBuildPathLayers: the build path runs one way, CLI flag -> plan
+// (recipes) -> executor (images) -> image: no package on it imports a
+// package above it.
+func TestBuildPathLayers(t *testing.T) {
+	above := map[string][]string{
+		"recipes": {"images", "pipeline", "cmd", "bench"},
+		"images":  {"pipeline", "cmd", "bench"},
+	}
+	for pkg, forbidden := range above {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./"+pkg)
+		cmd.Dir = ".."
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps ./%s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, f := range forbidden {
+				if dep == rootModule+"/"+f || strings.HasPrefix(dep, rootModule+"/"+f+"/") {
+					t.Errorf("%s imports %s, a layer above it", pkg, dep)
+				}
+			}
+		}
+	}
+}
