@@ -52,28 +52,7 @@ func DigestDir(dir string) (string, error) {
 			writeField(h, "l", rel, target)
 			return nil
 		case d.Type().IsRegular():
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			mode := "f"
-			if fi.Mode()&0o111 != 0 {
-				mode = "x"
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			fh := sha256.New()
-			_, err = io.Copy(fh, f)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			writeField(h, mode, rel, hex.EncodeToString(fh.Sum(nil)))
-			return nil
+			return digestFile(h, p, rel, d)
 		default:
 			return nil // sockets, devices, fifos are not source
 		}
@@ -82,6 +61,33 @@ func DigestDir(dir string) (string, error) {
 		return "", fmt.Errorf("digesting source override %s: %w", dir, err)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// digestFile writes the field of regular file p (rel in the tree): its
+// executable bit and the sha256 of its content.
+func digestFile(h io.Writer, p, rel string, d fs.DirEntry) error {
+	fi, err := d.Info()
+	if err != nil {
+		return err
+	}
+	mode := "f"
+	if fi.Mode()&0o111 != 0 {
+		mode = "x"
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	fh := sha256.New()
+	_, err = io.Copy(fh, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	writeField(h, mode, rel, hex.EncodeToString(fh.Sum(nil)))
+	return nil
 }
 
 // writeField writes length-prefixed fields so no two trees hash alike by

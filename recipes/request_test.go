@@ -113,3 +113,42 @@ func TestSourceFlags(t *testing.T) {
 		t.Errorf("overrides %+v %v", ov, err)
 	}
 }
+
+// TestDigestSkipsSourceExcludes: DigestDir leaves out what the executor
+// leaves out of a source tree (SourceExcludes: .git anywhere, a top-level
+// build/) and nothing else.
+func TestDigestSkipsSourceExcludes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		t.Helper()
+		copyFileData(t, filepath.Join(dir, name), data)
+		d, err := DigestDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d0 := write("src/a.c", "int a;\n")
+	for _, excluded := range []string{".git/HEAD", "build/CMakeCache.txt", "vendor/x/.git/config", "vendor/y/.git"} {
+		if d := write(excluded, "anything\n"); d != d0 {
+			t.Errorf("%s changed the digest", excluded)
+		}
+	}
+	for _, source := range []string{"tools/build/x.sh", "build.sh", "src/.gitignore"} {
+		d := write(source, "echo\n")
+		if d == d0 {
+			t.Errorf("%s did not change the digest", source)
+		}
+		d0 = d
+	}
+}
+
+func copyFileData(t *testing.T, dst, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
