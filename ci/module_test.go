@@ -22,27 +22,29 @@ type daggerConfig struct {
 
 // listedPackage is the part of `go list -json` output this test reads.
 type listedPackage struct {
-	ImportPath string
-	Dir        string
-	GoFiles    []string
-	CgoFiles   []string
-	EmbedFiles []string
-	Module     *struct{ Path string }
+	ImportPath   string
+	Dir          string
+	GoFiles      []string
+	CgoFiles     []string
+	EmbedFiles   []string
+	TestGoFiles  []string
+	XTestGoFiles []string
+	TestImports  []string
+	XTestImports []string
+	Module       *struct{ Path string }
 }
 
-// moduleFiles lists, relative to the repository root, every file the Dagger
-// module needs from the root module to compile: the source and embedded
-// files of every root package in `go list -deps` of pipeline/, and the root
-// go.mod and go.sum (pipeline/go.mod replaces the root module with ../).
-func moduleFiles(t *testing.T, root, source string) []string {
+// goList runs `go list -e -deps -json args` in dir and returns the
+// packages of the root module with their directories relative to root.
+func goList(t *testing.T, root, dir string, args ...string) map[string]listedPackage {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-deps", "-json", ".")
-	cmd.Dir = filepath.Join(root, source)
+	cmd := exec.Command("go", append([]string{"list", "-e", "-deps", "-json"}, args...)...)
+	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("go list -deps in %s: %v", cmd.Dir, err)
+		t.Fatalf("go list -deps %v in %s: %v", args, dir, err)
 	}
-	files := []string{"go.mod", "go.sum"}
+	pkgs := map[string]listedPackage{}
 	dec := json.NewDecoder(strings.NewReader(string(out)))
 	for dec.More() {
 		var p listedPackage
@@ -56,8 +58,38 @@ func moduleFiles(t *testing.T, root, source string) []string {
 		if err != nil || strings.HasPrefix(rel, "..") {
 			t.Fatalf("package %s lies outside the repository: %s", p.ImportPath, p.Dir)
 		}
+		p.Dir = filepath.ToSlash(rel)
+		pkgs[p.ImportPath] = p
+	}
+	return pkgs
+}
+
+// moduleFiles lists, relative to the repository root, every file the Dagger
+// module's `go mod tidy` reads from the root module: the source and
+// embedded files of every root package in `go list -deps` of pipeline/, the
+// same for the packages their included test files import, and the root
+// go.mod and go.sum (pipeline/go.mod replaces the root module with ../).
+func moduleFiles(t *testing.T, root, source string, include []string) []string {
+	t.Helper()
+	pkgs := goList(t, root, filepath.Join(root, source), ".")
+	var testImports []string
+	for _, p := range pkgs {
+		for _, f := range append(append([]string{}, p.TestGoFiles...), p.XTestGoFiles...) {
+			if included(include, p.Dir+"/"+f) {
+				testImports = append(append(testImports, p.TestImports...), p.XTestImports...)
+				break
+			}
+		}
+	}
+	if len(testImports) > 0 {
+		for k, p := range goList(t, root, root, testImports...) {
+			pkgs[k] = p
+		}
+	}
+	files := []string{"go.mod", "go.sum"}
+	for _, p := range pkgs {
 		for _, f := range append(append(append([]string{}, p.GoFiles...), p.CgoFiles...), p.EmbedFiles...) {
-			files = append(files, filepath.ToSlash(filepath.Join(rel, f)))
+			files = append(files, p.Dir+"/"+f)
 		}
 	}
 	return files
@@ -139,7 +171,7 @@ func TestDaggerIncludeCoversModuleImports(t *testing.T) {
 	if cfg.Source == "" {
 		t.Fatal("dagger.json: source is empty; it names the module's directory (pipeline)")
 	}
-	files := moduleFiles(t, root, cfg.Source)
+	files := moduleFiles(t, root, cfg.Source, cfg.Include)
 	if len(files) < 4 {
 		t.Fatalf("go list -deps of %s found only %v; expected the root packages the module imports", cfg.Source, files)
 	}
@@ -150,7 +182,7 @@ func TestDaggerIncludeCoversModuleImports(t *testing.T) {
 		}
 	}
 	if len(missing) > 0 {
-		t.Errorf("dagger.json include leaves out %d file(s) the module compiles; add their directories (dir/**):\n  %s",
+		t.Errorf("dagger.json include leaves out %d file(s) the module's go mod tidy reads; add their directories (dir/**), or leave out the test files that import them:\n  %s",
 			len(missing), strings.Join(missing, "\n  "))
 	}
 }
