@@ -120,13 +120,13 @@ fuzz-fleet: ## fuzz the shared-cache listings and the SQL placeholder rewrite (F
 
 # --- Dagger module and images ---
 .PHONY: module-vet module-tidy module-develop fuzz-images stack smoke-stack
-module-vet: module-develop ## vet the Dagger module (pipeline/ is its own Go module; its generated client needs `dagger develop`)
+module-vet: ## vet the Dagger module (pipeline/ is its own Go module; its generated client is committed)
 	cd pipeline && $(GO) vet ./...
 
 module-tidy: ## after go.mod changes at the root: sync pipeline/go.mod (it replaces the root module with ../)
 	cd pipeline && $(GO) mod tidy
 
-module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ (needs the dagger CLI and an engine)
+module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ after changing the module's API (dagger CLI + engine); commit the result
 	dagger develop
 
 fuzz-images: ## fuzz the /proc/meminfo parser of images (FUZZTIME=30s)

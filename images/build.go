@@ -20,11 +20,10 @@ type Builder struct {
 	jobs   Parallelism
 	mirror *GitMirror // git sources from a local mirror; nil: from the git host
 
-	mu        sync.Mutex
-	sources   map[string]*dagger.Directory // overrides, by component name
-	overrides Overrides
-	trees     map[string]*dagger.Directory // component install trees, by key
-	steps     map[string]*dagger.Container // last step container, by key
+	mu      sync.Mutex
+	sources map[string]*dagger.Directory // overrides, by component name
+	trees   map[string]*dagger.Directory // component install trees, by key
+	steps   map[string]*dagger.Container // last step container, by key
 }
 
 // NewBuilder returns a Builder for spec running on client, starting every
@@ -38,51 +37,32 @@ func NewBuilder(client *dagger.Client, spec Spec, base *dagger.Container, jobs P
 	}
 	return &Builder{
 		client: client, spec: spec, base: base, jobs: jobs,
-		sources:   map[string]*dagger.Directory{},
-		overrides: Overrides{},
-		trees:     map[string]*dagger.Directory{},
-		steps:     map[string]*dagger.Container{},
+		sources: map[string]*dagger.Directory{},
+		trees:   map[string]*dagger.Directory{},
+		steps:   map[string]*dagger.Container{},
 	}, nil
 }
 
 // Spec returns the spec the builder executes.
 func (b *Builder) Spec() Spec { return b.spec }
 
-// Overrides returns the source overrides in effect.
-func (b *Builder) Overrides() Overrides {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := Overrides{}
-	for k, v := range b.overrides {
-		out[k] = v
-	}
-	return out
-}
+// Overrides returns the source overrides of the spec: path and content
+// digest as the plan recorded them.
+func (b *Builder) Overrides() Overrides { return b.spec.Overrides() }
 
-// OverrideSource builds component name (every variant of it) from dir
-// instead of its pinned source. path is what the user gave, recorded in the
-// provenance with the directory's content digest.
-func (b *Builder) OverrideSource(ctx context.Context, name, path string, dir *dagger.Directory) error {
-	found := false
-	for _, c := range b.spec.Components {
-		if c.Name == name {
-			found = true
-		}
-	}
-	if !found {
-		return fmt.Errorf("source override %s=%s: no component %q in this stack; known: %s", name, path, name, strings.Join(b.spec.keys(), ", "))
-	}
-	d, err := dir.Digest(ctx)
-	if err != nil {
-		return fmt.Errorf("source override %s=%s: read the directory's digest: %w (does the path exist?)", name, path, err)
+// OverrideSource gives the tree of component name (every variant of it),
+// whose source the plan names as a local path. Set every override before
+// building anything.
+func (b *Builder) OverrideSource(name string, dir *dagger.Directory) error {
+	if _, ok := b.spec.Overrides()[name]; !ok {
+		return fmt.Errorf("source override %s: the plan builds %s from its pin, not from a local tree; plan with --source %s=DIR (known components: %s)", name, name, name, strings.Join(b.spec.keys(), ", "))
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.trees) > 0 {
-		return fmt.Errorf("source override %s=%s: set overrides before building anything", name, path)
+		return fmt.Errorf("source override %s: set overrides before building anything", name)
 	}
 	b.sources[name] = dir
-	b.overrides[name] = Override{Path: path, Digest: d}
 	return nil
 }
 

@@ -7,7 +7,8 @@
 //
 // Pure logic (job count from memory, provenance labels and manifest, command
 // assembly, step error formatting) lives in files without a Dagger import so
-// it is tested without an engine; execution lives in build.go and export.go.
+// it is tested without an engine; execution lives in build.go (steps),
+// stack.go (Execute, the one executor) and engine.go (the engine connection).
 //
 // Caching follows Dagger's content addressing: every component step is one
 // WithExec whose inputs are the toolchain container, the component's source

@@ -67,20 +67,25 @@ func TestFromPlanFullStack(t *testing.T) {
 			t.Errorf("full stack lacks image %s; has %v", want, names)
 		}
 	}
-	rock, ok := s.Component("therock/default")
-	if !ok {
-		for _, c := range s.Components {
-			if c.Name == "therock" {
-				rock, ok = c, true
-			}
+	// The executor's heavy steps are exactly the recipes' heavy: ones.
+	heavy := 0
+	for _, st := range p.Steps {
+		c, ok := s.Component(st.ID)
+		if !ok {
+			t.Fatalf("plan step %s has no spec component", st.ID)
+		}
+		if c.Heavy != st.Heavy {
+			t.Errorf("%s: spec heavy %v, recipe heavy %v", st.ID, c.Heavy, st.Heavy)
+		}
+		if c.Heavy {
+			heavy++
 		}
 	}
-	if !ok || !rock.Heavy {
-		t.Errorf("therock missing or not heavy: %+v", rock.Key())
+	if rock, ok := s.Component("therock/default"); !ok || !rock.Heavy || heavy == 0 {
+		t.Errorf("therock/default missing or not heavy (recipes/components/therock.yaml says heavy: true); %d heavy steps", heavy)
 	}
-	hip, ok := s.Component("llama.cpp/hip")
-	if !ok || !hip.Heavy || len(hip.Needs) == 0 {
-		t.Errorf("llama.cpp/hip should be heavy and need therock: %+v", hip.Needs)
+	if hip, ok := s.Component("llama.cpp/hip"); !ok || len(hip.Needs) == 0 {
+		t.Errorf("llama.cpp/hip should need therock: %+v", hip.Needs)
 	}
 }
 

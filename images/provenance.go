@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // ManifestPath is where every runtime image carries its provenance.
@@ -43,13 +44,25 @@ type ComponentRef struct {
 type Override struct {
 	// Path is the path the user gave.
 	Path string `json:"path"`
-	// Digest is the content digest of the directory as the engine saw it.
+	// Digest is the content digest of the directory (recipes.DigestDir).
 	Digest string `json:"digest"`
 }
 
 // Overrides maps component names (not keys: every variant of llama.cpp uses
 // the same override) to local source trees.
 type Overrides map[string]Override
+
+// Overrides are the local source trees the spec builds from (components
+// whose source is local:PATH), with the content digests the plan recorded.
+func (s Spec) Overrides() Overrides {
+	out := Overrides{}
+	for _, c := range s.Components {
+		if p, ok := strings.CutPrefix(c.Source.URL, "local:"); ok {
+			out[c.Name] = Override{Path: p, Digest: "sha256:" + c.Source.SHA256}
+		}
+	}
+	return out
+}
 
 // ManifestFor builds the manifest of image im from spec s, recording the
 // overrides in effect for its components.

@@ -3,35 +3,31 @@ package images
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 
 	"dagger.io/dagger"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/haloforge/haloforge/recipes"
 )
 
-// SourceOverride is a local source tree given for a component.
-type SourceOverride struct {
-	// Component is the component name (all its variants use the tree).
-	Component string
-	// Path is what the user typed, recorded in provenance.
-	Path string
-	// Dir is the directory as loaded into the engine.
-	Dir *dagger.Directory
-}
-
-// StackOptions configure BuildStack.
-type StackOptions struct {
-	// Spec is what to build.
-	Spec Spec
-	// Base is the base container (pulled by reference or imported).
+// Execution is what a build needs besides its plan.
+type Execution struct {
+	// Base is the container every builder and runtime image starts from.
 	Base *dagger.Container
-	// Jobs is the build parallelism; zero means derive it from this
-	// machine's memory and cores (see LocalParallelism).
-	Jobs Parallelism
-	// Sources override pinned sources.
-	Sources []SourceOverride
+	// BaseFrom says where Base came from (a reference or tarball:PATH); it
+	// is recorded in provenance.
+	BaseFrom string
+	// Sources are the trees of the plan's source overrides, by component.
+	Sources map[string]*dagger.Directory
+	// Jobs pins the compile jobs; zero derives them from this machine's
+	// memory and cores (see LocalParallelism).
+	Jobs int
 	// Images selects runtime images by name; empty means all.
 	Images []string
 	// Mirror, when set, serves git sources from a local mirror.
@@ -46,30 +42,44 @@ type Stack struct {
 	mans    map[string]Manifest
 }
 
-// BuildStack defines the runtime images of opts.Spec on client. Nothing is
-// built until Sync or an export; definition errors (unknown image, bad
-// override, invalid spec) come back at once.
-func BuildStack(ctx context.Context, client *dagger.Client, opts StackOptions) (*Stack, error) {
-	jobs := opts.Jobs
-	if jobs.Light < 1 || jobs.Heavy < 1 {
-		var err error
-		if jobs, err = LocalParallelism(0); err != nil {
-			return nil, err
-		}
-	}
-	b, err := NewBuilder(client, opts.Spec, opts.Base, jobs)
+// Execute is the executor: `haloforge build` and the Dagger module both
+// build through it, from the spec FromPlan makes of the plan. It defines
+// the runtime images of spec on client; nothing is built until Sync or an
+// export. Definition errors (unknown image, a missing or extra source tree,
+// invalid spec) come back at once.
+func Execute(ctx context.Context, client *dagger.Client, spec Spec, ex Execution) (*Stack, error) {
+	spec.Base.From = ex.BaseFrom
+	jobs, err := LocalParallelism(ex.Jobs)
 	if err != nil {
 		return nil, err
 	}
-	b.mirror = opts.Mirror
-	for _, o := range opts.Sources {
-		if err := b.OverrideSource(ctx, o.Component, o.Path, o.Dir); err != nil {
+	b, err := NewBuilder(client, spec, ex.Base, jobs)
+	if err != nil {
+		return nil, err
+	}
+	b.mirror = ex.Mirror
+	over := spec.Overrides()
+	for _, name := range slices.Sorted(maps.Keys(over)) {
+		dir, ok := ex.Sources[name]
+		if !ok {
+			return nil, fmt.Errorf("the plan builds %s from %s, but no directory was given for it; pass the source override again", name, over[name].Path)
+		}
+		if err := b.OverrideSource(name, dir); err != nil {
 			return nil, err
 		}
 	}
-	names := opts.Images
+	for name := range ex.Sources {
+		if _, ok := over[name]; !ok {
+			return nil, fmt.Errorf("source override %s: the plan builds %s from its pin; plan with the override", name, name)
+		}
+	}
+	return defineStack(b, ex.Images)
+}
+
+// defineStack defines runtime images names (all when empty) on b.
+func defineStack(b *Builder, names []string) (*Stack, error) {
 	if len(names) == 0 {
-		for _, im := range opts.Spec.Images {
+		for _, im := range b.spec.Images {
 			names = append(names, im.Name)
 		}
 	}
@@ -84,6 +94,34 @@ func BuildStack(ctx context.Context, client *dagger.Client, opts StackOptions) (
 	}
 	return s, nil
 }
+
+// HostBase is the base container from the client's host: the
+// docker-save/OCI tarball when tarball is set, else the reference ref
+// pulled by the engine. The second result says where it came from.
+func HostBase(client *dagger.Client, ref, tarball string) (*dagger.Container, string, error) {
+	if tarball == "" {
+		return client.Container().From(ref), ref, nil
+	}
+	abs, err := filepath.Abs(tarball)
+	if err != nil {
+		return nil, "", err
+	}
+	return client.Container().Import(client.Host().File(abs)), "tarball:" + tarball, nil
+}
+
+// HostSources loads the trees of spec's source overrides from the
+// client's host, at the paths the plan records, without
+// recipes.SourceExcludes (the paths DigestDir leaves out).
+func HostSources(client *dagger.Client, spec Spec) map[string]*dagger.Directory {
+	out := map[string]*dagger.Directory{}
+	for name, o := range spec.Overrides() {
+		out[name] = client.Host().Directory(o.Path, dagger.HostDirectoryOpts{Exclude: recipes.SourceExcludes})
+	}
+	return out
+}
+
+// Jobs is the build parallelism the stack's steps run with.
+func (s *Stack) Jobs() Parallelism { return s.builder.jobs }
 
 // Names lists the stack's image names in spec order.
 func (s *Stack) Names() []string { return append([]string(nil), s.names...) }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 
 	lib "dagger.io/dagger"
 
@@ -45,41 +48,65 @@ func (m *Haloforge) baseContainer(ctx context.Context, c *lib.Client) (*lib.Cont
 	return c.Container().From(m.Base), m.Base, nil
 }
 
-// overrides converts with-source entries for package images.
-func (m *Haloforge) overrides(ctx context.Context, c *lib.Client) ([]images.SourceOverride, error) {
-	var out []images.SourceOverride
+// sourceTrees are the with-source trees in the library's types, without
+// recipes.SourceExcludes, as the plan digests and the executor builds them.
+func (m *Haloforge) sourceTrees(ctx context.Context, c *lib.Client) (map[string]*lib.Directory, error) {
+	out := map[string]*lib.Directory{}
 	for _, s := range m.Sources {
 		id, err := s.Dir.ID(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("source override %s: %w", s.Component, err)
 		}
-		out = append(out, images.SourceOverride{Component: s.Component, Path: s.Path, Dir: c.LoadDirectoryFromID(lib.DirectoryID(id))})
+		if _, dup := out[s.Component]; dup {
+			return nil, fmt.Errorf("with-source %s given twice; keep one", s.Component)
+		}
+		out[s.Component] = c.Directory().WithDirectory(".", c.LoadDirectoryFromID(lib.DirectoryID(id)),
+			lib.DirectoryWithDirectoryOpts{Exclude: recipes.SourceExcludes})
 	}
 	return out, nil
 }
 
-// request builds the planning request: built-in recipes, the lock file.
-func (m *Haloforge) request(ctx context.Context, c *lib.Client, s sel) (images.Request, error) {
-	ov, err := m.overrides(ctx, c)
-	if err != nil {
-		return images.Request{}, err
+// request is the plan request of s: the module's recipes and lock and the
+// with-source trees, exported under tmp so that recipes.PlanFor reads and
+// digests them as `haloforge plan` does on the host.
+func (m *Haloforge) request(ctx context.Context, s sel, trees map[string]*lib.Directory, tmp string) (recipes.Request, error) {
+	r := recipes.Request{Target: s.target, NoCheckout: true,
+		Selection: recipes.Selection{Profile: s.profile, Only: s.only, Variants: s.variants}}
+	if m.Recipes != nil {
+		r.Recipes = filepath.Join(tmp, "recipes")
+		if _, err := m.Recipes.Export(ctx, r.Recipes); err != nil {
+			return r, fmt.Errorf("read --recipes: %w", err)
+		}
 	}
-	set, err := m.recipeSet(ctx)
-	if err != nil {
-		return images.Request{}, err
-	}
-	var lock *recipes.Lock
 	if m.Lock != nil {
-		text, err := m.Lock.Contents(ctx)
-		if err != nil {
-			return images.Request{}, fmt.Errorf("read the stack lock: %w", err)
-		}
-		if lock, err = recipes.ParseLock(recipes.DefaultLockFile, []byte(text)); err != nil {
-			return images.Request{}, err
+		r.Lock = filepath.Join(tmp, recipes.DefaultLockFile)
+		if _, err := m.Lock.Export(ctx, r.Lock); err != nil {
+			return r, fmt.Errorf("read the stack lock: %w", err)
 		}
 	}
-	return images.Request{Target: s.target, Profile: s.profile, Only: s.only, Variants: s.variants,
-		Set: set, Lock: lock, Sources: ov}, nil
+	for i, s := range m.Sources {
+		dir := filepath.Join(tmp, "source-"+strconv.Itoa(i))
+		if _, err := trees[s.Component].Export(ctx, dir); err != nil {
+			return r, fmt.Errorf("source override %s=%s: %w", s.Component, s.Path, err)
+		}
+		r.Sources = append(r.Sources, recipes.SourceDir{Component: s.Component, Dir: dir, Path: s.Path})
+	}
+	return r, nil
+}
+
+// makePlan plans s through recipes.PlanFor, the plan `haloforge plan` makes.
+func (m *Haloforge) makePlan(ctx context.Context, s sel, trees map[string]*lib.Directory) (*recipes.Plan, error) {
+	tmp, err := os.MkdirTemp("", "haloforge-plan-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	req, err := m.request(ctx, s, trees, tmp)
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := recipes.PlanFor(req, io.Discard)
+	return p, err
 }
 
 // stepError keeps a failed step's message (component, step, log tail) when
@@ -94,33 +121,14 @@ func stepError(err error) error {
 	return err
 }
 
-// recipeSet loads --recipes (exported into the module's container first) or
-// the recipes built into the module.
-func (m *Haloforge) recipeSet(ctx context.Context) (*recipes.Set, error) {
-	if m.Recipes == nil {
-		return recipes.Default()
-	}
-	dir, err := os.MkdirTemp("", "haloforge-recipes-")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if _, err := m.Recipes.Export(ctx, dir); err != nil {
-		return nil, fmt.Errorf("read --recipes: %w", err)
-	}
-	set, err := recipes.Load(dir)
-	if err != nil {
-		return nil, fmt.Errorf("--recipes: %w", err)
-	}
-	return set, nil
-}
-
+// stack plans s and hands the plan to images.Execute, the executor
+// `haloforge build` uses too.
 func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.Stack, error) {
-	req, err := m.request(ctx, c, s)
+	trees, err := m.sourceTrees(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	spec, _, err := images.SpecFor(ctx, req)
+	p, err := m.makePlan(ctx, s, trees)
 	if err != nil {
 		return nil, err
 	}
@@ -128,12 +136,11 @@ func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.St
 	if err != nil {
 		return nil, err
 	}
-	spec.Base.From = from
-	jobs, err := images.LocalParallelism(m.Jobs)
+	spec, err := images.FromPlan(p)
 	if err != nil {
 		return nil, err
 	}
-	return images.BuildStack(ctx, c, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: req.Sources})
+	return images.Execute(ctx, c, spec, images.Execution{Base: base, BaseFrom: from, Sources: trees, Jobs: m.Jobs})
 }
 
 func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {
@@ -197,11 +204,11 @@ func (m *Haloforge) plan(ctx context.Context, s sel) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req, err := m.request(ctx, c, s)
+	trees, err := m.sourceTrees(ctx, c)
 	if err != nil {
 		return "", err
 	}
-	p, err := images.MakePlan(ctx, req)
+	p, err := m.makePlan(ctx, s, trees)
 	if err != nil {
 		return "", err
 	}

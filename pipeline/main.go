@@ -78,13 +78,15 @@ func New(
 
 // Build a component from a local source tree instead of its pinned commit.
 //
-// The path and the directory's content digest are recorded in every image's
-// provenance. Example:
+// The path and the directory's content digest (the digest haloforge plan
+// --source computes) are recorded in every image's provenance. Example:
 // dagger call with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack
 func (m *Haloforge) WithSource(
 	// Component name, for example llama.cpp.
 	component string,
-	// Directory holding the source tree.
+	// Directory holding the source tree; .git and a top-level build
+	// directory are left out (recipes.SourceExcludes).
+	// +ignore=["**/.git", "build"]
 	dir *dagger.Directory,
 	// Path to record in provenance (defaults to the component name).
 	// +optional

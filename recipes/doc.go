@@ -10,12 +10,14 @@
 // contents), a content-derived cache key, image names and OCI labels. The
 // Dagger pipeline (pipeline/, images/) only executes it.
 //
-// Typical use:
+// PlanFor is the one way from what a user names (recipes directory, lock
+// file, target, selection, --source trees) to the plan: `haloforge plan`,
+// `haloforge build`, `haloforge bench` and the Dagger module all plan
+// through it. Without --recipes it uses the checkout's recipes/ (beside
+// stack.lock here or in a parent), else the copy embedded in the binary.
 //
-//	set, err := recipes.Load("recipes")        // or recipes.Default() for the embedded copy
-//	lock, err := recipes.LoadLock("stack.lock")
-//	target, err := recipes.LookupTarget("gfx1151")
-//	plan, err := recipes.MakePlan(set, lock, target, recipes.Selection{Only: []string{"llama.cpp"}}, nil)
+//	plan, _, err := recipes.PlanFor(recipes.Request{Target: "gfx1151",
+//		Selection: recipes.Selection{Only: []string{"llama.cpp"}}}, os.Stderr)
 //
 // Every error caused by input names the file, the line or field, and the fix,
 // on one line.

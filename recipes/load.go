@@ -52,6 +52,8 @@ type Set struct {
 	// Dir is where the set came from ("(embedded)" for Default).
 	Dir    string
 	byName map[string]*Recipe
+	// builtin: the recipes embedded in the binary.
+	builtin bool
 }
 
 // Recipe returns the named component's recipe.
@@ -93,7 +95,14 @@ func Load(dir string) (*Set, error) {
 }
 
 // Default returns the recipe tree embedded in the binary.
-func Default() (*Set, error) { return LoadFS(embedded, "recipes") }
+func Default() (*Set, error) {
+	s, err := LoadFS(embedded, "recipes")
+	if err != nil {
+		return nil, err
+	}
+	s.builtin = true
+	return s, nil
+}
 
 // LoadFS reads and validates a recipe tree from fsys; display is the
 // directory name used in messages.

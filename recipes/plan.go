@@ -461,6 +461,11 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 		return nil, err
 	}
 
+	// The key covers an override's content digest, not where it lies: the
+	// same tree under another path (or loaded by the Dagger module) builds
+	// the same step.
+	keySource := st.Source
+	keySource.Path = ""
 	var depKeys []string
 	for _, d := range st.Needs {
 		depKeys = append(depKeys, d+"="+done[d].Key)
@@ -478,7 +483,7 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 		Outputs       []string
 		Runtime       *RuntimeImage
 		Deps          []string
-	}{plan.Base.Key, id, r.Version, st.Source, st.BuildPackages, st.Env, st.Mounts, st.Commands, st.Prefix, st.Outputs, rt, depKeys})
+	}{plan.Base.Key, id, r.Version, keySource, st.BuildPackages, st.Env, st.Mounts, st.Commands, st.Prefix, st.Outputs, rt, depKeys})
 
 	tag := ":" + target.Name + "-" + short(st.Key)
 	name := "haloforge/" + r.Image

@@ -27,6 +27,10 @@ type Target struct {
 	MemoryType          string // e.g. LPDDR5X-8000
 	MemoryBusBits       int    // total bus width in bits
 	MemoryMTs           int    // data rate in mega-transfers per second
+	// DeviceNames are names tools print for this GPU besides Name (torch's
+	// device name in mamf-finder, llama-bench's gpu_info): a result naming
+	// another device is not measured against these peaks.
+	DeviceNames []string
 }
 
 // PeakTFLOPS is CUs x FLOP/clk/CU x clock, in TFLOPS (FP16/BF16, dense).
@@ -43,7 +47,9 @@ func (t Target) PeakGBs() float64 {
 // (gfx1151: 40 CU x 512 x 2.9 GHz = 59.4 TFLOPS, 256-bit LPDDR5X-8000 = 256 GB/s).
 var targets = []Target{
 	{Name: "gfx1151", Product: "Radeon 8060S (Ryzen AI Max+ 395, Strix Halo)", Arch: "RDNA 3.5", GFXVersion: "11.5.1",
-		CUs: 40, ClockGHz: 2.9, FP16FLOPPerClkPerCU: 512, MemoryType: "LPDDR5X-8000", MemoryBusBits: 256, MemoryMTs: 8000},
+		CUs: 40, ClockGHz: 2.9, FP16FLOPPerClkPerCU: 512, MemoryType: "LPDDR5X-8000", MemoryBusBits: 256, MemoryMTs: 8000,
+		// torch names the Strix Halo GPU "AMD Radeon Graphics" (gcnArchName gfx1151).
+		DeviceNames: []string{"Radeon 8060S", "AMD Radeon Graphics"}},
 	{Name: "gfx1150", Product: "Radeon 890M (Ryzen AI 9 HX 370, Strix Point)", Arch: "RDNA 3.5", GFXVersion: "11.5.0",
 		CUs: 16, ClockGHz: 2.9, FP16FLOPPerClkPerCU: 512, MemoryType: "LPDDR5X-7500", MemoryBusBits: 128, MemoryMTs: 7500},
 	{Name: "gfx1100", Product: "Radeon RX 7900 XTX", Arch: "RDNA 3", GFXVersion: "11.0.0",

@@ -19,9 +19,11 @@ import (
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/recipes"
 )
 
-// Target holds the peak figures efficiency is measured against.
+// Target holds the peak figures efficiency is measured against; TargetOf
+// reads them from recipes' target table.
 type Target struct {
 	Name       string  `json:"name"`
 	PeakTFLOPS float64 `json:"peak_tflops"` // dense FP16/BF16
@@ -32,20 +34,21 @@ type Target struct {
 	Devices []string `json:"-"`
 }
 
-// DefaultTarget is Strix Halo: 512 FP16 FLOP/clk/CU x 40 CU x 2.9 GHz, and
-// LPDDR5X-8000 on a 256-bit bus. torch names its GPU "AMD Radeon Graphics"
-// (gcnArchName gfx1151).
-var DefaultTarget = Target{Name: "gfx1151", PeakTFLOPS: 59.4, PeakGBs: 256,
-	Devices: []string{"gfx1151", "Radeon 8060S", "AMD Radeon Graphics"}}
+// DefaultTarget is the peaks of recipes.DefaultTarget (Strix Halo: 59.4
+// TFLOPS, 256 GB/s).
+var DefaultTarget, _ = TargetOf(recipes.DefaultTarget)
 
-// LookupTarget is the one place peak figures come from: the known target of
-// that name, or false.
-func LookupTarget(name string) (Target, bool) {
-	switch name {
-	case DefaultTarget.Name:
-		return DefaultTarget, true
+// TargetOf is the peak figures of GPU target name from recipes' target
+// table, the one place they live; PeakTFLOPS is rounded to 0.1 TFLOPS as
+// the figure is quoted (gfx1151: 40 CU x 512 x 2.9 GHz = 59.392 -> 59.4).
+// false for a target the table does not know.
+func TargetOf(name string) (Target, bool) {
+	t, err := recipes.LookupTarget(name)
+	if err != nil {
+		return Target{Name: name}, false
 	}
-	return Target{Name: name}, false
+	return Target{Name: t.Name, PeakTFLOPS: math.Round(t.PeakTFLOPS()*10) / 10, PeakGBs: t.PeakGBs(),
+		Devices: append([]string{t.Name}, t.DeviceNames...)}, true
 }
 
 // peakFor is the peak a result measured on device is compared with, or

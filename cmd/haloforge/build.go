@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 
 	"github.com/haloforge/haloforge/images"
 	"github.com/haloforge/haloforge/internal/mirror"
-	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBuildCmd()) }
@@ -32,8 +29,10 @@ type buildOpts struct {
 	mirror      string
 }
 
-func newBuildCmd() *cobra.Command {
-	o := &buildOpts{}
+func newBuildCmd() *cobra.Command { return buildCommand(&buildOpts{}) }
+
+// buildCommand is the build command writing its flags into o.
+func buildCommand(o *buildOpts) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build",
 		Short: "Build the stack's runtime images on a Dagger engine and load them into Docker",
@@ -90,47 +89,28 @@ component, the step and the tail of its log).`,
 	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
-	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+engineEnv+", else $"+runnerHostEnv+", else a local engine)")
+	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+images.EngineEnv+", else $"+images.RunnerHostEnv+", else a local engine)")
 	f.StringVar(&o.mirror, "mirror", "", "read git sources from this mirror of bare repositories (DIR/HOST/OWNER/NAME.git), never from a git host (default $"+mirror.EnvVar+"; see recipes check --help)")
 	return c
 }
 
-// parseSourceDirs splits NAME=DIR flags.
-func parseSourceDirs(flags []string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, s := range flags {
-		name, dir, ok := strings.Cut(s, "=")
-		if !ok || name == "" || dir == "" {
-			return nil, fmt.Errorf("--source %q: want NAME=DIR, for example --source llama.cpp=./llama.cpp", s)
-		}
-		if _, dup := out[name]; dup {
-			return nil, fmt.Errorf("--source %s given twice; keep one", name)
-		}
-		st, err := os.Stat(dir)
-		if err != nil || !st.IsDir() {
-			return nil, fmt.Errorf("--source %s=%s: not a directory; pass the path of a source checkout", name, dir)
-		}
-		out[name] = dir
+// spec is what the build executes: the plan `haloforge plan` makes of the
+// same flags (so the same cache keys), in the executor's form.
+func (o *buildOpts) spec(stderr io.Writer) (images.Spec, error) {
+	p, err := o.plan.makePlan(stderr)
+	if err != nil {
+		return images.Spec{}, err
 	}
-	return out, nil
+	return images.FromPlan(p)
 }
 
+// runBuild executes the spec of the flags with images.Execute on a Dagger
+// engine, then loads the images into Docker with --export.
 func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if _, err := recipes.LookupTarget(o.plan.target); err != nil {
-		return inputExit(err)
-	}
-	srcs, err := parseSourceDirs(o.plan.sources)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	set, err := o.plan.loadSet()
-	if err != nil {
-		return inputExit(err)
-	}
-	lock, err := o.plan.loadLock(set, stderr)
+	spec, err := o.spec(stderr)
 	if err != nil {
 		return inputExit(err)
 	}
@@ -138,56 +118,22 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	engine, from, err := resolveEngine(o.engine, os.Getenv)
+	client, err := o.connect(ctx, stderr)
 	if err != nil {
 		return err
-	}
-	if err := checkEngine(engine, 10*time.Second); err != nil {
-		return err
-	}
-	if err := useEngine(engine); err != nil {
-		return err
-	}
-	if engine != "" && !o.quiet {
-		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s (from %s)\n", engine, from)
-	}
-	logw := stderr
-	if o.quiet {
-		logw = io.Discard
-	}
-	client, err := dagger.Connect(ctx, dagger.WithLogOutput(logw))
-	if err != nil {
-		return fmt.Errorf("connect to the Dagger engine: %w (install the dagger CLI v0.20.0 or set _EXPERIMENTAL_DAGGER_CLI_BIN, and point --engine or _EXPERIMENTAL_DAGGER_RUNNER_HOST at a running engine)", err)
 	}
 	defer func() { _ = client.Close() }()
-
-	var ov []images.SourceOverride
-	for name, dir := range srcs {
-		abs, _ := filepath.Abs(dir)
-		ov = append(ov, images.SourceOverride{Component: name, Path: dir,
-			Dir: client.Host().Directory(abs, dagger.HostDirectoryOpts{Exclude: []string{".git", "build"}})})
-	}
-	spec, _, err := images.SpecFor(ctx, images.Request{Target: o.plan.target, Profile: o.plan.profile,
-		Only: o.plan.only, Variants: o.plan.variants, Set: set, Lock: lock, Sources: ov})
-	if err != nil {
-		return inputExit(err)
-	}
-	base := client.Container().From(o.base)
-	spec.Base.From = o.base
-	if o.baseTarball != "" {
-		abs, _ := filepath.Abs(o.baseTarball)
-		base = client.Container().Import(client.Host().File(abs))
-		spec.Base.From = "tarball:" + o.baseTarball
-	}
-	jobs, err := images.LocalParallelism(o.jobs)
+	base, from, err := images.HostBase(client, o.base, o.baseTarball)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	st, err := images.BuildStack(ctx, client, images.StackOptions{Spec: spec, Base: base, Jobs: jobs, Sources: ov, Images: o.images, Mirror: gm})
+	st, err := images.Execute(ctx, client, spec, images.Execution{Base: base, BaseFrom: from,
+		Sources: images.HostSources(client, spec), Jobs: o.jobs, Images: o.images, Mirror: gm})
 	if err != nil {
 		return err
 	}
+	jobs := st.Jobs()
 	_, _ = fmt.Fprintf(stderr, "haloforge: building %s for %s (jobs: %d light, %d heavy)\n", strings.Join(st.Names(), ", "), spec.Target, jobs.Light, jobs.Heavy)
 	if err := st.Sync(ctx); err != nil {
 		var se *images.StepError
@@ -209,4 +155,18 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	}
 	_, _ = fmt.Fprintf(stdout, "done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// connect opens a Dagger session on the engine --engine (or the
+// environment) names, streaming its progress to stderr unless --quiet.
+func (o *buildOpts) connect(ctx context.Context, stderr io.Writer) (*dagger.Client, error) {
+	logw := stderr
+	if o.quiet {
+		logw = io.Discard
+	}
+	client, engine, err := images.Connect(ctx, o.engine, logw)
+	if err == nil && engine != "" && !o.quiet {
+		_, _ = fmt.Fprintf(stderr, "haloforge: engine %s\n", engine)
+	}
+	return client, err
 }

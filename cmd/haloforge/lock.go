@@ -1,11 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
+	"io"
 	"os"
 
-	"github.com/haloforge/haloforge/internal/atomicfile"
 	"github.com/haloforge/haloforge/recipes"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +15,7 @@ func newLockCmd() *cobra.Command {
 	f := &planFlags{}
 	var check, update bool
 	var rootfs string
-	up := &lockUpdate{git: "git"}
+	up := &lockUpdate{}
 	c := &cobra.Command{
 		Use:   "lock [--update [COMPONENT...]]",
 		Short: "Write or check stack.lock, the record of every exact input",
@@ -54,43 +53,10 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 			if update {
 				return up.run(cmd.Context(), f, args, cmd.InOrStdin(), cmd.OutOrStdout())
 			}
-			set, err := f.loadSet()
-			if err != nil {
-				return inputExit(err)
-			}
-			path, prev, err := f.currentLock()
-			if err != nil && check {
-				return inputExit(err)
-			}
 			if check {
-				if prev == nil {
-					return &exitError{code: 1, err: fmt.Errorf("%s: no lock to check; run `haloforge lock` to write it", path)}
-				}
-				if err := prev.Check(set, nil); err != nil {
-					return &exitError{code: 1, err: err}
-				}
-				onDisk, err := os.ReadFile(path)
-				if err != nil {
-					return err
-				}
-				if want := recipes.MakeLock(set, prev).Marshal(); !bytes.Equal(onDisk, want) {
-					return &exitError{code: 1, err: fmt.Errorf("%s: not in canonical form; run `haloforge lock` to rewrite it", path)}
-				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is up to date (%s)\n", path, prev.Digest())
-				return err
+				return checkLock(f, cmd.OutOrStdout())
 			}
-			next := recipes.MakeLock(set, prev)
-			if rootfs != "" {
-				if !recipes.IsSHA256(rootfs) {
-					return &exitError{code: 2, err: fmt.Errorf("--rootfs-sha256 %q: not a 64-hex sha256; fix: pass the sha256sum of the rootfs tarball", rootfs)}
-				}
-				next.Base.RootfsSHA256 = rootfs
-			}
-			if err := atomicfile.Write(path, next.Marshal(), 0o644); err != nil {
-				return fmt.Errorf("writing %s: %w; check the directory is writable", path, err)
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
-			return err
+			return writeLock(f, rootfs, cmd.OutOrStdout())
 		},
 	}
 	c.Flags().BoolVar(&update, "update", false, "resolve moving refs (branches, tags) to new commits; optional COMPONENT args")
@@ -103,17 +69,56 @@ Exit status: 0 ok (or up to date), 1 --check found a stale lock, 2 bad input.`,
 	return c
 }
 
-// currentLock is the lock file to write (--lock, else stack.lock here or
-// above, else a new stack.lock here) and the lock it holds now, nil when
-// there is none or it does not load (err says why).
-func (f *planFlags) currentLock() (string, *recipes.Lock, error) {
-	path, found := f.lockPath()
-	if !found {
-		return recipes.DefaultLockFile, nil, nil
-	}
-	prev, err := recipes.LoadLock(path)
+// lockTarget is the lock file lock writes or checks: --lock, else the
+// checkout's stack.lock, else stack.lock here.
+func (f *planFlags) lockTarget() (recipes.Request, string, error) {
+	req, err := f.request()
 	if err != nil {
-		return path, nil, err
+		return req, "", err
 	}
-	return path, prev, nil
+	if path, ok := req.LockFile(); ok {
+		return req, path, nil
+	}
+	return req, recipes.DefaultLockFile, nil
+}
+
+// checkLock is lock --check: exit 1 when the lock is missing, stale or not
+// in canonical form.
+func checkLock(f *planFlags, out io.Writer) error {
+	req, path, err := f.lockTarget()
+	if err != nil {
+		return inputExit(err)
+	}
+	set, err := req.LoadSet()
+	if err != nil {
+		return inputExit(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("%s: no lock to check; run `haloforge lock` to write it", path)}
+	}
+	l, err := recipes.CheckLockFile(path, set)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	_, err = fmt.Fprintf(out, "%s is up to date (%s)\n", path, l.Digest())
+	return err
+}
+
+// writeLock is plain lock: write the lock of the recipes.
+func writeLock(f *planFlags, rootfs string, out io.Writer) error {
+	req, path, err := f.lockTarget()
+	if err != nil {
+		return inputExit(err)
+	}
+	set, err := req.LoadSet()
+	if err != nil {
+		return inputExit(err)
+	}
+	prev, _ := recipes.LoadLock(path) // a missing or broken lock is replaced
+	next, err := recipes.WriteLock(path, set, prev, rootfs)
+	if err != nil {
+		return inputExit(err)
+	}
+	_, err = fmt.Fprintf(out, "wrote %s (%d components, %s)\n", path, len(next.Components), next.Digest())
+	return err
 }

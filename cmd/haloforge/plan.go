@@ -1,11 +1,9 @@
 package main
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/haloforge/haloforge/recipes"
@@ -39,9 +37,11 @@ content-derived cache key, the images it produces and what it needs. The same
 recipes and stack.lock give the same plan, byte for byte, on any machine;
 this is the plan the Dagger pipeline executes.
 
-Recipes are built into the binary (--recipes DIR to use a checkout's
-recipes/). The lock is --lock FILE, else stack.lock in this directory or the
-nearest parent, else one derived from the recipes (said on stderr).
+Recipes are --recipes DIR, else the checkout's recipes/ (the directory of
+stack.lock here or in the nearest parent), else the ones built into the
+binary. The lock is --lock FILE, else that stack.lock, else one derived from
+the recipes (said on stderr). A lock that disagrees with the recipes is an
+error naming both.
 
 Selection: --profile smoke is llama.cpp cpu + vulkan on Debian packages, no
 ROCm. --only limits to components (their dependencies always come along),
@@ -62,33 +62,7 @@ or lock; the message names the file, line and fix).
 ` + planCacheHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			plan, err := f.makePlan(cmd.ErrOrStderr())
-			if err != nil {
-				return inputExit(err)
-			}
-			out := cmd.OutOrStdout()
-			if cf.keys {
-				_, err = out.Write(plan.KeysText())
-				return err
-			}
-			var opt recipes.RenderOptions
-			if len(cf.from) > 0 {
-				set, err := cf.load(cmd.Context())
-				if err != nil {
-					return inputExit(err)
-				}
-				rep := plan.CheckCache(set)
-				if f.jsonOut {
-					return jsonOut(out, rep)
-				}
-				opt.Cache = &rep
-			}
-			if f.jsonOut {
-				_, err = out.Write(plan.JSON())
-				return err
-			}
-			opt.Commands = f.commands
-			return plan.Render(out, opt)
+			return runPlan(cmd.Context(), f, cf, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f.addSelectionFlags(c, "plan")
@@ -99,6 +73,36 @@ or lock; the message names the file, line and fix).
 	f.addSourceFlag(c)
 	cf.register(c)
 	return c
+}
+
+// runPlan prints the plan of the flags: its keys (--keys), its JSON
+// (--json), or its text, with shared-cache marks when --cached-from is set.
+func runPlan(ctx context.Context, f *planFlags, cf *cacheFlags, out, stderr io.Writer) error {
+	plan, err := f.makePlan(stderr)
+	if err != nil {
+		return inputExit(err)
+	}
+	if cf.keys {
+		_, err = out.Write(plan.KeysText())
+		return err
+	}
+	opt := recipes.RenderOptions{Commands: f.commands}
+	if len(cf.from) > 0 {
+		set, err := cf.load(ctx)
+		if err != nil {
+			return inputExit(err)
+		}
+		rep := plan.CheckCache(set)
+		if f.jsonOut {
+			return jsonOut(out, rep)
+		}
+		opt.Cache = &rep
+	}
+	if f.jsonOut {
+		_, err = out.Write(plan.JSON())
+		return err
+	}
+	return plan.Render(out, opt)
 }
 
 // addSelectionFlags registers the flags that say what to plan or build
@@ -115,7 +119,7 @@ func (f *planFlags) addSelectionFlags(c *cobra.Command, verb string) {
 // addRecipeFlags registers the flags that say where recipes and the lock come from.
 func (f *planFlags) addRecipeFlags(c *cobra.Command) {
 	c.Flags().StringVar(&f.lockFile, "lock", "", "lock file (default: stack.lock here or in a parent directory)")
-	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the recipes built into haloforge)")
+	c.Flags().StringVar(&f.dir, "recipes", "", "recipes directory (default: the checkout's recipes/ beside stack.lock, else the recipes built into haloforge)")
 }
 
 // addSourceFlag registers --source, local source trees that replace pins.
@@ -123,87 +127,25 @@ func (f *planFlags) addSourceFlag(c *cobra.Command) {
 	c.Flags().StringArrayVar(&f.sources, "source", nil, "COMPONENT=DIR: build a local source tree instead of the pin (repeatable)")
 }
 
-func (f *planFlags) loadSet() (*recipes.Set, error) {
-	if f.dir != "" {
-		return recipes.Load(f.dir)
-	}
-	return recipes.Default()
-}
-
-// lockPath resolves --lock, else stack.lock here or in the nearest parent.
-func (f *planFlags) lockPath() (string, bool) {
-	if f.lockFile != "" {
-		return f.lockFile, true
-	}
-	dir, err := os.Getwd()
+// request is the plan request the flags name; recipes.PlanFor turns it
+// into the plan (for plan, build and the nightly alike).
+func (f *planFlags) request() (recipes.Request, error) {
+	srcs, err := recipes.ParseSourceFlags(f.sources)
 	if err != nil {
-		return "", false
+		return recipes.Request{}, err
 	}
-	for {
-		p := filepath.Join(dir, recipes.DefaultLockFile)
-		if _, err := os.Stat(p); err == nil {
-			return p, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
+	return recipes.Request{Recipes: f.dir, Lock: f.lockFile, Target: f.target, Sources: srcs,
+		Selection: recipes.Selection{Profile: f.profile, Only: f.only, Variants: f.variants}}, nil
 }
 
-func (f *planFlags) loadLock(set *recipes.Set, stderr io.Writer) (*recipes.Lock, error) {
-	path, ok := f.lockPath()
-	if !ok {
-		_, _ = fmt.Fprintln(stderr, "haloforge: no stack.lock found here or above; using a lock derived from the recipes (run `haloforge lock` to write one)")
-		return recipes.MakeLock(set, nil), nil
-	}
-	return recipes.LoadLock(path)
-}
-
+// makePlan is the plan of the flags; notices go to stderr.
 func (f *planFlags) makePlan(stderr io.Writer) (*recipes.Plan, error) {
-	target, err := recipes.LookupTarget(f.target)
+	req, err := f.request()
 	if err != nil {
 		return nil, err
 	}
-	set, err := f.loadSet()
-	if err != nil {
-		return nil, err
-	}
-	lock, err := f.loadLock(set, stderr)
-	if err != nil {
-		return nil, err
-	}
-	overrides, err := parseSourceOverrides(f.sources)
-	if err != nil {
-		return nil, err
-	}
-	return recipes.MakePlan(set, lock, target, recipes.Selection{Profile: f.profile, Only: f.only, Variants: f.variants}, overrides)
-}
-
-// parseSourceOverrides turns --source COMPONENT=DIR flags into overrides with content digests.
-func parseSourceOverrides(flags []string) (map[string]recipes.SourceOverride, error) {
-	if len(flags) == 0 {
-		return nil, nil
-	}
-	out := map[string]recipes.SourceOverride{}
-	for _, s := range flags {
-		comp, dir, ok := strings.Cut(s, "=")
-		if !ok || comp == "" || dir == "" {
-			return nil, &recipes.InputError{Kind: recipes.ErrMalformed, Field: "--source", Problem: fmt.Sprintf("%q is not COMPONENT=DIR", s),
-				Fix: "write e.g. --source llama.cpp=$HOME/src/llama.cpp"}
-		}
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, err
-		}
-		digest, err := recipes.DigestDir(abs)
-		if err != nil {
-			return nil, err
-		}
-		out[comp] = recipes.SourceOverride{Path: abs, Digest: digest}
-	}
-	return out, nil
+	p, _, err := recipes.PlanFor(req, stderr)
+	return p, err
 }
 
 // inputExit gives input errors exit status 2.

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"strings"
 
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
-	"github.com/haloforge/haloforge/bench/runner"
+	"github.com/haloforge/haloforge/images"
 	"github.com/haloforge/haloforge/recipes"
 )
 
@@ -51,7 +48,7 @@ func (c *cacheFlags) load(ctx context.Context) (*recipes.CacheSet, error) {
 	set := recipes.NewCacheSet()
 	for _, src := range c.from {
 		if src == dockerCacheSource {
-			if err := dockerCacheKeys(ctx, set); err != nil {
+			if err := images.DockerCacheKeys(ctx, set); err != nil {
 				return nil, err
 			}
 			continue
@@ -66,44 +63,4 @@ func (c *cacheFlags) load(ctx context.Context) (*recipes.CacheSet, error) {
 		}
 	}
 	return set, nil
-}
-
-// dockerCacheKeys adds the cache-key labels and tags of the images on the
-// Docker daemon the environment names.
-func dockerCacheKeys(ctx context.Context, set *recipes.CacheSet) error {
-	d, err := runner.Connect(ctx)
-	if err != nil {
-		return fmt.Errorf("--cached-from docker: %w", err)
-	}
-	defer func() { _ = d.Close() }()
-	list, err := d.ImageList(ctx, client.ImageListOptions{})
-	if err != nil {
-		return fmt.Errorf("--cached-from docker: list images: %w", err)
-	}
-	name := "docker " + dockerHostName()
-	for _, im := range list.Items {
-		// The same forms a listing file may hold, parsed the same way.
-		var lines []string
-		if k := im.Labels[recipes.CacheKeyLabel]; k != "" {
-			lines = append(lines, k)
-		}
-		for _, t := range im.RepoTags {
-			if !strings.HasPrefix(t, "<none>") {
-				lines = append(lines, t)
-			}
-		}
-		for _, l := range lines {
-			// Images unrelated to haloforge may carry odd tags: skip what is
-			// neither a key nor a reference rather than fail.
-			_ = recipes.ParseCacheKeys(name, []byte(l), set)
-		}
-	}
-	return nil
-}
-
-func dockerHostName() string {
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		return h
-	}
-	return "(local daemon)"
 }

@@ -64,7 +64,7 @@ Examples:
 			if !ok {
 				return &exitError{code: 2, err: fmt.Errorf("no mirror: pass --mirror DIR or set %s (see haloforge recipes check --help)", mirror.EnvVar)}
 			}
-			set, err := (&planFlags{dir: dir}).loadSet()
+			set, err := recipes.Request{Recipes: dir}.LoadSet()
 			if err != nil {
 				return inputExit(err)
 			}

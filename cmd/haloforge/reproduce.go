@@ -142,7 +142,7 @@ func checkPlan(out io.Writer, home string, run bench.Run, allowChange bool) (*re
 	if lock.Digest() != run.LockDigest {
 		return nil, fmt.Errorf("run %s: %s has digest %s but the run recorded %s: the run directory was modified", run.ID, stackFile, lock.Digest(), run.LockDigest)
 	}
-	set, err := recipes.Default()
+	set, err := recipes.Request{}.LoadSet() // the checkout's recipes, as bench recorded them
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/report"
 	"github.com/haloforge/haloforge/bench/store"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 // resultsFlags are the flags every results command shares.
@@ -83,7 +85,7 @@ type targetFlags struct {
 }
 
 func (t *targetFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.name, "target", "", "GPU target whose peaks to use (default: the run's target; known: gfx1151)")
+	cmd.Flags().StringVar(&t.name, "target", "", "GPU target whose peaks to use (default: the run's target; known: "+strings.Join(recipes.TargetNames(), ", ")+")")
 	cmd.Flags().Float64Var(&t.tflops, "peak-tflops", 0, "peak FP16/BF16 TFLOPS (overrides the target's)")
 	cmd.Flags().Float64Var(&t.gbs, "peak-gbs", 0, "peak memory bandwidth in GB/s (overrides the target's)")
 }
@@ -96,7 +98,7 @@ func (t *targetFlags) resolve(runTarget string, warn io.Writer) report.Target {
 	if name == "" {
 		name = report.DefaultTarget.Name
 	}
-	tg, _ := report.LookupTarget(name)
+	tg, _ := report.TargetOf(name)
 	if t.tflops > 0 {
 		tg.PeakTFLOPS = t.tflops
 	}

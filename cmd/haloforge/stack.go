@@ -15,17 +15,19 @@ import (
 const stackFile = "stack.lock"
 
 // stackProvenance makes the build plan a suite's images belong to, from lock
-// or, when lock is nil, from the lock in effect: stack.lock here or in a
-// parent directory, else the lock the built-in recipes imply. It returns the
-// plan's provenance and the exact lock bytes to keep with the run.
+// or, when lock is nil, from the lock in effect: the checkout's stack.lock,
+// else the lock the recipes imply. The recipes are the checkout's, else the
+// built-in ones (recipes.Request). It returns the plan's provenance and the
+// exact lock bytes to keep with the run.
 func stackProvenance(target, profile string, lock *recipes.Lock) (bench.StackInfo, *recipes.Lock, []byte, error) {
-	set, err := recipes.Default()
+	req := recipes.Request{}
+	set, err := req.LoadSet()
 	if err != nil {
 		return bench.StackInfo{}, nil, nil, err
 	}
 	if lock == nil {
 		// The notice about a derived lock is for plan and build, not here.
-		if lock, err = (&planFlags{}).loadLock(set, io.Discard); err != nil {
+		if lock, _, err = req.LoadLock(set, io.Discard); err != nil {
 			return bench.StackInfo{}, nil, nil, err
 		}
 	}
@@ -43,7 +45,8 @@ func planInfo(set *recipes.Set, lock *recipes.Lock, target, profile string) (ben
 	if err != nil {
 		return bench.StackInfo{}, err
 	}
-	p, err := recipes.MakePlan(set, lock, t, recipes.Selection{Profile: profile}, nil)
+	in := &recipes.Inputs{Set: set, Lock: lock, Target: t, Selection: recipes.Selection{Profile: profile}}
+	p, err := in.Plan()
 	if err != nil {
 		return bench.StackInfo{}, err
 	}

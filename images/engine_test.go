@@ -1,10 +1,12 @@
-package main
+package images
 
 import (
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/haloforge/haloforge/internal/dockertest"
 )
 
 func TestResolveEngine(t *testing.T) {
@@ -17,10 +19,10 @@ func TestResolveEngine(t *testing.T) {
 		wantErr string
 	}{
 		{"flag tcp", "tcp://build-host.lab:1234", nil, "tcp://build-host.lab:1234", "--engine", ""},
-		{"flag wins over env", "ssh://runner@build-host.lab", map[string]string{engineEnv: "tcp://x:1"}, "ssh://runner@build-host.lab", "--engine", ""},
-		{"env", "", map[string]string{engineEnv: "docker-container://haloforge-dagger-engine"}, "docker-container://haloforge-dagger-engine", "$HALOFORGE_ENGINE", ""},
+		{"flag wins over env", "ssh://runner@build-host.lab", map[string]string{EngineEnv: "tcp://x:1"}, "ssh://runner@build-host.lab", "--engine", ""},
+		{"env", "", map[string]string{EngineEnv: "docker-container://haloforge-dagger-engine"}, "docker-container://haloforge-dagger-engine", "$HALOFORGE_ENGINE", ""},
 		{"unix socket", "unix:///run/dagger/engine.sock", nil, "unix:///run/dagger/engine.sock", "--engine", ""},
-		{"dagger's own variable kept", "", map[string]string{runnerHostEnv: "kube-pod://dagger-0"}, "kube-pod://dagger-0", "$_EXPERIMENTAL_DAGGER_RUNNER_HOST", ""},
+		{"dagger's own variable kept", "", map[string]string{RunnerHostEnv: "kube-pod://dagger-0"}, "kube-pod://dagger-0", "$_EXPERIMENTAL_DAGGER_RUNNER_HOST", ""},
 		{"nothing: local engine", "", nil, "", "$_EXPERIMENTAL_DAGGER_RUNNER_HOST", ""},
 		{"no scheme", "build-host.lab:1234", nil, "", "", "want SCHEME://TARGET"},
 		{"unknown scheme", "http://build-host.lab:1234", nil, "", "", `unknown scheme "http"`},
@@ -29,7 +31,7 @@ func TestResolveEngine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, from, err := resolveEngine(tc.flag, func(k string) string { return tc.env[k] })
+			got, from, err := ResolveEngine(tc.flag, func(k string) string { return tc.env[k] })
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
 					t.Fatalf("got %q, %v; want a one-line error containing %q", got, err, tc.wantErr)
@@ -49,18 +51,18 @@ func TestCheckEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := "tcp://" + l.Addr().String()
-	if err := checkEngine(addr, 5*time.Second); err != nil {
+	if err := CheckEngine(addr, 5*time.Second); err != nil {
 		t.Errorf("listening engine address: %v", err)
 	}
 	_ = l.Close()
-	err = checkEngine(addr, 5*time.Second)
+	err = CheckEngine(addr, 5*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "does not answer") {
 		t.Errorf("closed port: %v", err)
 	}
-	if err := checkEngine("unix://"+t.TempDir()+"/engine.sock", time.Second); err == nil {
+	if err := CheckEngine("unix://"+t.TempDir()+"/engine.sock", time.Second); err == nil {
 		t.Error("missing unix socket accepted")
 	}
-	if err := checkEngine("ssh://runner@build-host.invalid", time.Second); err != nil {
+	if err := CheckEngine("ssh://runner@build-host.invalid", time.Second); err != nil {
 		t.Errorf("ssh is checked by its helper, not here: %v", err)
 	}
 }
@@ -68,8 +70,8 @@ func TestCheckEngine(t *testing.T) {
 // TestCheckEngineContainer: against the real daemon, a missing engine
 // container is a clear error at once instead of minutes of dagger retries.
 func TestCheckEngineContainer(t *testing.T) {
-	dockerReachable(t)
-	err := checkEngine("docker-container://hf-fleetdb-no-such-engine", 10*time.Second)
+	_ = dockertest.Client(t)
+	err := CheckEngine("docker-container://hf-fleetdb-no-such-engine", 10*time.Second)
 	if err == nil || !strings.Contains(err.Error(), `no Dagger engine container "hf-fleetdb-no-such-engine"`) {
 		t.Errorf("missing container: %v", err)
 	}
