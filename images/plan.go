@@ -23,13 +23,19 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 	if p == nil {
 		return Spec{}, fmt.Errorf("no plan to execute")
 	}
-	s := Spec{Target: p.Target, LockDigest: p.LockDigest, Base: Base{Ref: p.Base.Image}}
+	s := Spec{Target: p.Target, LockDigest: p.LockDigest, Base: baseOf(p.Base)}
+	baseRef := map[string]string{}
+	for _, b := range p.Bases {
+		s.Bases = append(s.Bases, baseOf(b))
+		baseRef[b.Lock.Name] = b.Image
+	}
 	for _, st := range p.Steps {
 		c := Component{
 			Name: st.Component, Variant: st.Variant, Version: st.Version,
 			CacheKey: st.Key, PrefixDir: st.Prefix, SrcDir: st.Source.Dir, Outputs: st.Outputs,
 			Heavy: heavyComponents[st.Component] || strings.HasPrefix(st.Variant, "hip"),
 			Env:   map[string]string{},
+			Base:  baseRef[st.Base],
 		}
 		switch st.Source.Kind {
 		case "git":
@@ -62,7 +68,7 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 			continue
 		}
 		im := Image{Name: imageName(st.Runtime.Image), Ref: st.Runtime.Image,
-			Packages: st.Runtime.Packages, Env: map[string]string{}, Labels: map[string]string{}}
+			Packages: st.Runtime.Packages, Env: map[string]string{}, Labels: map[string]string{}, Base: baseRef[st.Base]}
 		cs := map[string]bool{}
 		for _, cp := range st.Runtime.Copies {
 			im.Copies = append(im.Copies, Copy{From: cp.From, Path: cp.Path})

@@ -25,8 +25,11 @@ type SourceOverride struct {
 type StackOptions struct {
 	// Spec is what to build.
 	Spec Spec
-	// Base is the base container (pulled by reference or imported).
+	// Base is the default base container (imported from the pinned
+	// debootstrap tarball, or a digest-pinned reference).
 	Base *dagger.Container
+	// Bases are the containers of the plan's other bases, by Spec.Bases ref.
+	Bases map[string]*dagger.Container
 	// Jobs is the build parallelism; zero means derive it from this
 	// machine's memory and cores (see LocalParallelism).
 	Jobs Parallelism
@@ -58,6 +61,11 @@ func BuildStack(ctx context.Context, client *dagger.Client, opts StackOptions) (
 	b, err := NewBuilder(client, opts.Spec, opts.Base, jobs)
 	if err != nil {
 		return nil, err
+	}
+	for ref, ctr := range opts.Bases {
+		if err := b.WithBase(ref, ctr); err != nil {
+			return nil, err
+		}
 	}
 	for _, o := range opts.Sources {
 		if err := b.OverrideSource(ctx, o.Component, o.Path, o.Dir); err != nil {
