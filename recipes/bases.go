@@ -200,29 +200,39 @@ func (l *Lock) checkBases(set *Set) error {
 }
 
 // stepBaseName is the base name variant vi of r records in its step: empty
-// for the default base, so plans on the default base keep their shape.
-func stepBaseName(set *Set, r *Recipe, vi int) string {
-	if b := set.baseOf(r, vi); b != set.Base {
+// for the plan's main base, so plans on one base keep their shape.
+func stepBaseName(set *Set, plan *Plan, r *Recipe, vi int) string {
+	if b := set.baseOf(r, vi); b.Name != plan.Base.Lock.Name {
 		return b.Name
 	}
 	return ""
 }
 
-// otherBases are the non-default bases the steps in ids build on, in
-// base.yaml order.
-func otherBases(set *Set, lock *Lock, ids []string) []BaseStep {
+// planBases picks the plan's main base and its other bases: when every
+// step in ids builds on one base, that base alone (so a plan of the distro
+// provider is a plan on Debian sid); otherwise base.yaml's default plus the
+// other bases the steps use, in base.yaml order.
+func planBases(set *Set, lock *Lock, ids []string) (BaseStep, []BaseStep) {
 	used := map[string]bool{}
 	for _, id := range ids {
 		r, _ := set.Recipe(componentOf(id))
-		used[stepBaseName(set, r, r.variantIndex(variantOf(id)))] = true
+		used[set.baseOf(r, r.variantIndex(variantOf(id))).Name] = true
 	}
-	var out []BaseStep
-	for _, b := range set.Bases[1:] {
-		if used[b.Name] {
-			out = append(out, makeBase(b, lock))
+	main := set.Base
+	if len(used) == 1 {
+		for _, b := range set.Bases {
+			if used[b.Name] {
+				main = b
+			}
 		}
 	}
-	return out
+	var others []BaseStep
+	for _, b := range set.Bases {
+		if b != main && used[b.Name] {
+			others = append(others, makeBase(b, lock))
+		}
+	}
+	return makeBase(main, lock), others
 }
 
 // baseStep returns the plan's base called name ("" is the default).

@@ -188,8 +188,7 @@ func MakePlan(set *Set, lock *Lock, target Target, sel Selection, overrides map[
 	}
 
 	plan := &Plan{Target: target.Name, LockDigest: lock.Digest(), Tools: append([]Tool{}, lock.Tools...)}
-	plan.Base = makeBase(set.Base, lock)
-	plan.Bases = otherBases(set, lock, order)
+	plan.Base, plan.Bases = planBases(set, lock, order)
 	selected := map[string]bool{}
 	for _, id := range roots {
 		selected[id] = true
@@ -384,8 +383,8 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	st := &Step{
 		ID: id, Component: r.Name, Variant: v.Name, Version: r.Version, Description: v.Description,
 		Selected: selected, Heavy: r.Heavy, Needs: directNeeds(set, id),
-		BuilderImage: plan.baseStep(stepBaseName(set, r, vi)).Image, Prefix: Prefix(r.Name, v.Name),
-		Base: stepBaseName(set, r, vi),
+		BuilderImage: plan.baseStep(stepBaseName(set, plan, r, vi)).Image, Prefix: Prefix(r.Name, v.Name),
+		Base: stepBaseName(set, plan, r, vi),
 		// Empty lists, not null, for JSON consumers.
 		Mounts: []Copy{}, Commands: []Command{}, Outputs: []string{},
 	}
