@@ -57,6 +57,14 @@ fuzz-check: ## fuzz the mirror URL mapping, .gitmodules, CMake and step readers 
 	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseCommands$$' -fuzztime $(or $(FUZZTIME),30s)
 	$(GO) test ./recipes/check -run '^$$' -fuzz '^FuzzParseStep$$' -fuzztime $(or $(FUZZTIME),30s)
 
+# --- ROCm distro provider (slow: ~45 CPU-min for llama.cpp HIP; not in CI) ---
+.PHONY: distro-build
+distro-build: build ## build llama.cpp hip-distro + rocm_bandwidth_test distro for gfx1151 on Debian's ROCm 6.4 (LLAMA_SRC, RBT_SRC, DISTRO_BASE=sid image by digest or tarball:FILE)
+	@test -n "$(LLAMA_SRC)" -a -n "$(RBT_SRC)" -a -n "$(DISTRO_BASE)" || { echo "set LLAMA_SRC, RBT_SRC (checkouts at the pins) and DISTRO_BASE (debian-sid base: NAME@sha256:... or tarball:FILE)"; exit 2; }
+	$(BIN) build --target gfx1151 --only llama.cpp,rocm-bandwidth-test --variant hip-distro,distro \
+	  --source llama.cpp=$(LLAMA_SRC) --source rocm-bandwidth-test=$(RBT_SRC) \
+	  $(if $(filter tarball:%,$(DISTRO_BASE)),--base-tarball $(patsubst tarball:%,%,$(DISTRO_BASE)),--base $(DISTRO_BASE)) --export
+
 # --- parsers: fuzzing, tiny models, doctor ---
 .PHONY: fuzz-parsers tiny-models doctor
 fuzz-parsers: ## fuzz every output parser and the GGUF reader (FUZZTIME each)

@@ -16,7 +16,8 @@ import (
 type Builder struct {
 	client *dagger.Client
 	spec   Spec
-	base   *dagger.Container
+	base   *dagger.Container // the default base (Spec.Base)
+	bases  map[string]*dagger.Container
 	jobs   Parallelism
 	mirror *GitMirror // git sources from a local mirror; nil: from the git host
 
@@ -35,8 +36,11 @@ func NewBuilder(client *dagger.Client, spec Spec, base *dagger.Container, jobs P
 	if jobs.Light < 1 || jobs.Heavy < 1 {
 		return nil, fmt.Errorf("build parallelism %+v: job counts must be at least 1", jobs)
 	}
+	if err := CheckBaseOrigin(spec.Base); err != nil {
+		return nil, err
+	}
 	return &Builder{
-		client: client, spec: spec, base: base, jobs: jobs,
+		client: client, spec: spec, base: base, jobs: jobs, bases: map[string]*dagger.Container{},
 		sources: map[string]*dagger.Directory{},
 		trees:   map[string]*dagger.Directory{},
 		steps:   map[string]*dagger.Container{},
@@ -94,18 +98,19 @@ mkdir -p /out && tar -xf /src.archive -C /out --strip-components=1`, StepMarkerP
 	return nil, fmt.Errorf("%s: source %s is not pinned (need a git URL with a 40-hex commit or a URL with a sha256); fix its recipe or pass a source override", c.Key(), s)
 }
 
-// Toolchain returns the builder container of t: the base with its build
-// packages installed, apt caches mounted. Equal toolchains yield equal (and
-// therefore cached) containers.
+// Toolchain returns the builder container of t on the default base: the
+// base with its build packages installed, apt caches mounted. Equal
+// toolchains yield equal (and therefore cached) containers.
 func (b *Builder) Toolchain(t Toolchain) *dagger.Container {
-	return b.aptInstall(b.base, t.Packages)
+	return b.aptInstall(b.base, b.spec.Base, t.Packages)
 }
 
-// aptInstall installs pkgs into c with the shared apt caches mounted, and
-// unmounts them again so they stay out of the result.
-func (b *Builder) aptInstall(c *dagger.Container, pkgs []string) *dagger.Container {
+// aptInstall installs pkgs into c (started from base def) with the shared
+// apt caches mounted, and unmounts them again so they stay out of the
+// result.
+func (b *Builder) aptInstall(c *dagger.Container, def Base, pkgs []string) *dagger.Container {
 	return b.withApt(c).
-		WithExec(AptInstallArgv(pkgs)).
+		WithExec(AptInstallArgv(pkgs, def.AptOptions...)).
 		WithoutMount("/var/cache/apt/archives").
 		WithoutMount("/var/lib/apt/lists")
 }
@@ -138,7 +143,11 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctr := b.Toolchain(c.Toolchain)
+	baseCtr, baseDef, err := b.baseFor(key, c.Base)
+	if err != nil {
+		return nil, err
+	}
+	ctr := b.aptInstall(baseCtr, baseDef, c.Toolchain.Packages)
 	var prefixes []string
 	for _, n := range c.Needs {
 		dep, err := b.component(n)
@@ -191,9 +200,12 @@ func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
 	if err != nil {
 		return nil, Manifest{}, err
 	}
-	ctr := b.base
+	ctr, baseDef, err := b.baseFor("image "+name, im.Base)
+	if err != nil {
+		return nil, Manifest{}, err
+	}
 	if len(im.Packages) > 0 {
-		ctr = b.aptInstall(ctr, im.Packages)
+		ctr = b.aptInstall(ctr, baseDef, im.Packages)
 	}
 	var prefixes []string
 	for _, c := range comps {

@@ -16,15 +16,23 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 	if p == nil {
 		return Spec{}, fmt.Errorf("no plan to execute")
 	}
-	s := Spec{Target: p.Target, LockDigest: p.LockDigest, Base: Base{Ref: p.Base.Image}}
+	s := Spec{Target: p.Target, LockDigest: p.LockDigest, Base: baseOf(p.Base)}
+	baseRef := map[string]string{}
+	for _, b := range p.Bases {
+		s.Bases = append(s.Bases, baseOf(b))
+		baseRef[b.Lock.Name] = b.Image
+	}
 	for _, st := range p.Steps {
 		c, err := componentOf(st)
 		if err != nil {
 			return Spec{}, err
 		}
+		c.Base = baseRef[st.Base]
 		s.Components = append(s.Components, c)
 		if st.Runtime != nil {
-			s.Images = append(s.Images, imageOf(st, c.Key()))
+			im := imageOf(st, c.Key())
+			im.Base = baseRef[st.Base]
+			s.Images = append(s.Images, im)
 		}
 	}
 	if err := s.Validate(); err != nil {

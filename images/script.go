@@ -68,14 +68,20 @@ func needsQuote(r rune) bool {
 	return !strings.ContainsRune("-_./=:,+@%$", r)
 }
 
-// AptInstallArgv installs Debian packages without recommends, in one step.
-// The package list is sorted and deduplicated so the step's cache key depends
-// only on the set of packages.
-func AptInstallArgv(pkgs []string) []string {
+// AptInstallArgv installs Debian packages without recommends, in one step,
+// with the base's apt options (recipes/base.yaml apt_options, e.g.
+// Acquire::Check-Valid-Until=false for a frozen sid archive). The package
+// list is sorted and deduplicated so the step's cache key depends only on
+// the set of packages.
+func AptInstallArgv(pkgs []string, aptOptions ...string) []string {
 	ps := uniqueSorted(pkgs)
+	opts := ""
+	for _, o := range aptOptions {
+		opts += " -o " + shellQuote(o)
+	}
 	script := "set -eu\nexport DEBIAN_FRONTEND=noninteractive\n" +
-		"apt-get -o Acquire::Check-Valid-Until=false update -qq\n" +
-		"apt-get install -y -qq --no-install-recommends " + shellJoin(ps) + "\n"
+		"apt-get" + opts + " update -qq\n" +
+		"apt-get" + opts + " install -y -qq --no-install-recommends " + shellJoin(ps) + "\n"
 	return []string{"sh", "-c", script, StepMarkerPrefix + "apt:install"}
 }
 

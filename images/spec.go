@@ -15,8 +15,10 @@ type Spec struct {
 	Target string `json:"target"`
 	// LockDigest identifies the stack.lock the plan was made from.
 	LockDigest string `json:"lock_digest"`
-	// Base describes the base image every builder and runtime image starts from.
+	// Base describes the default base image builder and runtime images start from.
 	Base Base `json:"base"`
+	// Bases are the other bases components and images name (Component.Base).
+	Bases []Base `json:"bases,omitempty"`
 	// Components in dependency order (a component appears after all it needs).
 	Components []Component `json:"components"`
 	// Images are the runtime images, each assembled from component outputs.
@@ -33,6 +35,10 @@ type Base struct {
 	// From says where the engine got the base in this build (a registry
 	// reference or a tarball path), when it differs from Ref.
 	From string `json:"from,omitempty"`
+	// Name is the base's name in recipes/base.yaml (debian-trixie).
+	Name string `json:"name,omitempty"`
+	// AptOptions go to every apt-get run on this base.
+	AptOptions []string `json:"apt_options,omitempty"`
 }
 
 // Component is one build step: a source tree built with a toolchain into an
@@ -67,6 +73,9 @@ type Component struct {
 	SrcDir string `json:"src_dir,omitempty"`
 	// Outputs are absolute paths that must exist after the last command.
 	Outputs []string `json:"outputs,omitempty"`
+	// Base is the Ref of the base this component builds on when it is not
+	// Spec.Base (one of Spec.Bases).
+	Base string `json:"base,omitempty"`
 }
 
 // Key identifies a component inside a Spec: name, or name/variant.
@@ -151,6 +160,9 @@ type Image struct {
 	Copies []Copy `json:"copies,omitempty"`
 	// Labels are extra OCI labels from the plan.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Base is the Ref of the base the image starts from when it is not
+	// Spec.Base (one of Spec.Bases).
+	Base string `json:"base,omitempty"`
 }
 
 // Copy is one path copied from a component step's container.

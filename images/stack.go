@@ -28,6 +28,9 @@ type Execution struct {
 	// Jobs pins the compile jobs; zero derives them from this machine's
 	// memory and cores (see LocalParallelism).
 	Jobs int
+	// Bases are the containers of the plan's other bases, by Spec.Bases
+	// ref (steps whose recipe names another base than the plan's).
+	Bases map[string]*dagger.Container
 	// Images selects runtime images by name; empty means all.
 	Images []string
 	// Mirror, when set, serves git sources from a local mirror.
@@ -58,6 +61,11 @@ func Execute(ctx context.Context, client *dagger.Client, spec Spec, ex Execution
 		return nil, err
 	}
 	b.mirror = ex.Mirror
+	for ref, ctr := range ex.Bases {
+		if err := b.WithBase(ref, ctr); err != nil {
+			return nil, err
+		}
+	}
 	over := spec.Overrides()
 	for _, name := range slices.Sorted(maps.Keys(over)) {
 		dir, ok := ex.Sources[name]
@@ -98,7 +106,10 @@ func defineStack(b *Builder, names []string) (*Stack, error) {
 // HostBase is the base container from the client's host: the
 // docker-save/OCI tarball when tarball is set, else the reference ref
 // pulled by the engine. The second result says where it came from.
-func HostBase(client *dagger.Client, ref, tarball string) (*dagger.Container, string, error) {
+func HostBase(client *dagger.Client, spec Spec, ref, tarball string) (*dagger.Container, string, error) {
+	if tarball == "" && ref == "" {
+		return nil, "", MissingBase(spec.Base)
+	}
 	if tarball == "" {
 		return client.Container().From(ref), ref, nil
 	}

@@ -36,7 +36,10 @@ func connect(ctx context.Context) (*lib.Client, error) {
 }
 
 // baseContainer is the base image in the library's types, and where it came from.
-func (m *Haloforge) baseContainer(ctx context.Context, c *lib.Client) (*lib.Container, string, error) {
+func (m *Haloforge) baseContainer(ctx context.Context, c *lib.Client, spec images.Spec) (*lib.Container, string, error) {
+	if m.BaseTarball == nil && m.Base == "" {
+		return nil, "", images.MissingBase(spec.Base)
+	}
 	if m.BaseTarball != nil {
 		id, err := m.BaseTarball.ID(ctx)
 		if err != nil {
@@ -132,11 +135,11 @@ func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.St
 	if err != nil {
 		return nil, err
 	}
-	base, from, err := m.baseContainer(ctx, c)
+	spec, err := images.FromPlan(p)
 	if err != nil {
 		return nil, err
 	}
-	spec, err := images.FromPlan(p)
+	base, from, err := m.baseContainer(ctx, c, spec)
 	if err != nil {
 		return nil, err
 	}

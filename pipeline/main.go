@@ -52,9 +52,10 @@ type Source struct {
 }
 
 func New(
-	// Base image reference (pulled through the engine's registry mirror).
+	// Base image reference pinned by digest (NAME@sha256:...), pulled
+	// through the engine's registry mirror: the plan's base from
+	// recipes/base.yaml. Give it, or --base-tarball.
 	// +optional
-	// +default="debian:sid"
 	base string,
 	// Base image as a docker-save or OCI tarball (for example made with
 	// debootstrap, docker import and docker save); wins over --base.

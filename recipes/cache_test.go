@@ -61,12 +61,12 @@ func TestCheckCache(t *testing.T) {
 		"base": "key", "llama.cpp/cpu": "key", "llama.cpp/vulkan": "key", // runner A's smoke plan
 		"therock/default": "build image", // the shared host has its build image
 		"rocwmma/default": "key",         // the labelled image from docker image inspect
-		"llama.cpp/hip":   "", "llama.cpp/hip-rocwmma": "",
+		"llama.cpp/hip":   "", "llama.cpp/hip-rocwmma": "", "llama.cpp/hip-distro": "",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("served by: got %v\nwant %v", got, want)
 	}
-	if rep.Served != 5 || !reflect.DeepEqual(rep.ToBuild, []string{"llama.cpp/hip", "llama.cpp/hip-rocwmma"}) {
+	if rep.Served != 5 || !reflect.DeepEqual(rep.ToBuild, []string{"llama.cpp/hip-distro", "llama.cpp/hip", "llama.cpp/hip-rocwmma"}) {
 		t.Errorf("served %d, to build %v", rep.Served, rep.ToBuild)
 	}
 	// A plan checked against its own keys is served entirely; against
@@ -87,7 +87,7 @@ func TestCheckCache(t *testing.T) {
 	if err := ParseCacheKeys("gfx1100", committedPlan(t, "gfx1100", Selection{Only: []string{"llama.cpp"}}, nil).JSON(), other); err != nil {
 		t.Fatal(err)
 	}
-	wantBuild := []string{"therock/default", "llama.cpp/hip", "rocwmma/default", "llama.cpp/hip-rocwmma"}
+	wantBuild := []string{"llama.cpp/hip-distro", "therock/default", "llama.cpp/hip", "rocwmma/default", "llama.cpp/hip-rocwmma"}
 	if r := p.CheckCache(other); !reflect.DeepEqual(r.ToBuild, wantBuild) || r.Served != 3 {
 		t.Errorf("gfx1100 keys for gfx1151: served %d, to build %v; want 3 served, to build %v", r.Served, r.ToBuild, wantBuild)
 	}

@@ -40,6 +40,10 @@ type Base struct {
 	Include       []string `yaml:"include"`     // extra packages debootstrap installs
 	AptOptions    []string `yaml:"apt_options"` // apt-get -o options for every install
 	Image         string   `yaml:"image"`       // image name, e.g. haloforge/base
+	// Provides records the upstream versions of the tools the suite ships
+	// at Snapshot (cmake, gcc, python, ...), checked against the recipes'
+	// toolchain requirements.
+	Provides map[string]string `yaml:"provides"`
 
 	File string `yaml:"-"`
 	node *yaml.Node
@@ -47,7 +51,8 @@ type Base struct {
 
 // Set is a loaded, validated recipe tree: the base and every component.
 type Set struct {
-	Base    *Base
+	Base    *Base     // the default base, the first in base.yaml
+	Bases   []*Base   // every base, in file order
 	Recipes []*Recipe // sorted by name
 	// Dir is where the set came from ("(embedded)" for Default).
 	Dir    string
@@ -108,11 +113,11 @@ func Default() (*Set, error) {
 // directory name used in messages.
 func LoadFS(fsys fs.FS, display string) (*Set, error) {
 	set := &Set{Dir: display, byName: map[string]*Recipe{}}
-	base, err := loadBase(fsys, display)
+	bases, err := loadBase(fsys, display)
 	if err != nil {
 		return nil, err
 	}
-	set.Base = base
+	set.Base, set.Bases = bases[0], bases
 	names, err := fs.Glob(fsys, "components/*.yaml")
 	if err != nil {
 		return nil, err
@@ -154,7 +159,7 @@ func ParseRecipe(file string, data []byte) (*Recipe, error) {
 	return r, nil
 }
 
-func loadBase(fsys fs.FS, display string) (*Base, error) {
+func loadBase(fsys fs.FS, display string) ([]*Base, error) {
 	file := path.Join(display, "base.yaml")
 	data, err := fs.ReadFile(fsys, "base.yaml")
 	if err != nil {
@@ -163,47 +168,20 @@ func loadBase(fsys fs.FS, display string) (*Base, error) {
 		}
 		return nil, &InputError{Kind: ErrMalformed, File: file, Problem: "cannot read: " + err.Error(), Fix: "check the file permissions", Err: err}
 	}
-	return ParseBase(file, data)
+	return parseBaseFile(file, data)
 }
 
-// ParseBase decodes and validates the base image definition.
+// ParseBase decodes and validates one base definition (a mapping as in
+// base.yaml's bases: list).
 func ParseBase(file string, data []byte) (*Base, error) {
 	b := &Base{File: file}
-	node, err := decodeStrict(file, data, b, "see recipes/base.yaml for the shape of the base definition")
+	node, err := decodeStrict(file, data, b, "see recipes/base.yaml for the shape of a base definition")
 	if err != nil {
 		return nil, err
 	}
 	b.node = node
-	req := []struct {
-		field, val, fix string
-	}{
-		{"name", b.Name, "add `name: debian-sid`"},
-		{"distribution", b.Distribution, "add `distribution: debian`"},
-		{"suite", b.Suite, "add `suite: sid`"},
-		{"architecture", b.Architecture, "add `architecture: amd64`"},
-		{"variant", b.Variant, "add `variant: minbase`"},
-		{"mirror", b.Mirror, "add `mirror: http://deb.debian.org/debian`"},
-		{"image", b.Image, "add `image: haloforge/base`"},
-	}
-	for _, f := range req {
-		if strings.TrimSpace(f.val) == "" {
-			return nil, inputErr(ErrMalformed, file, yamlpath.Line(node, f.field), f.field, f.fix, "missing %s", f.field)
-		}
-	}
-	if !snapshotRE.MatchString(b.Snapshot) {
-		return nil, inputErr(ErrMissingPin, file, yamlpath.Line(node, "snapshot"), "snapshot",
-			"set snapshot to the Date of dists/"+b.Suite+"/InRelease as YYYYMMDDTHHMMSSZ",
-			"archive state %q is not a YYYYMMDDTHHMMSSZ timestamp", b.Snapshot)
-	}
-	if !sha256RE.MatchString(b.ReleaseSHA256) {
-		return nil, inputErr(ErrMissingPin, file, yamlpath.Line(node, "release_sha256"), "release_sha256",
-			"set it to `curl -s "+b.Mirror+"/dists/"+b.Suite+"/InRelease | sha256sum`",
-			"%q is not a sha256", b.ReleaseSHA256)
-	}
-	for i, p := range b.Include {
-		if !pkgRE.MatchString(p) {
-			return nil, inputErr(ErrMalformed, file, yamlpath.Line(node, "include", i), fieldPath("include", i), "list plain Debian package names", "invalid package name %q", p)
-		}
+	if err := b.validate(file, nil); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -212,6 +190,9 @@ func ParseBase(file string, data []byte) (*Base, error) {
 // exist, version constraints hold, and there is no cycle. It rewrites empty
 // dependency variants to the dependency's default variant name.
 func (s *Set) resolve() error {
+	if err := s.checkBaseRefs(); err != nil {
+		return err
+	}
 	for _, r := range s.Recipes {
 		fix := func(d Dependency, path []any) error {
 			dep, ok := s.byName[d.Component]

@@ -25,10 +25,12 @@ const DefaultLockFile = "stack.lock"
 // recipes by `haloforge lock` and checked in; MakePlan refuses recipes that
 // disagree with it, so a plan made from a lock is the same on any machine.
 type Lock struct {
-	LockVersion int               `yaml:"lock_version"`
-	Base        LockedBase        `yaml:"base"`
-	Tools       []Tool            `yaml:"tools"`      // sorted by name
-	Components  []LockedComponent `yaml:"components"` // sorted by name
+	LockVersion int        `yaml:"lock_version"`
+	Base        LockedBase `yaml:"base"`
+	// Bases are the other bases of base.yaml (after the default), by name.
+	Bases      []LockedBase      `yaml:"bases,omitempty"`
+	Tools      []Tool            `yaml:"tools"`      // sorted by name
+	Components []LockedComponent `yaml:"components"` // sorted by name
 
 	File string `yaml:"-"`
 	node *yaml.Node
@@ -119,6 +121,9 @@ func ParseLock(file string, data []byte) (*Lock, error) {
 	if b.RootfsSHA256 != "" && !sha256RE.MatchString(b.RootfsSHA256) {
 		return nil, l.errf(ErrMalformed, "set it to the 64-hex sha256 of the rootfs tarball, or empty", []any{"base", "rootfs_sha256"}, "%q is not a sha256", b.RootfsSHA256)
 	}
+	if err := l.validateBases(); err != nil {
+		return nil, err
+	}
 	seenTool := map[string]bool{}
 	for i, t := range l.Tools {
 		if t.Name == "" || t.Version == "" {
@@ -180,6 +185,18 @@ func MakeLock(set *Set, prev *Lock) *Lock {
 		if pb == l.Base {
 			l.Base.RootfsSHA256 = prev.Base.RootfsSHA256
 		}
+	}
+	for _, b := range set.Bases[1:] {
+		lb := lockedBase(b)
+		if prev != nil {
+			if pb, ok := prev.LockedBaseNamed(b.Name); ok && pb.RootfsSHA256 != "" {
+				pb.RootfsSHA256 = ""
+				if pb == lb {
+					lb.RootfsSHA256 = prev.mustBase(b.Name).RootfsSHA256
+				}
+			}
+		}
+		l.Bases = append(l.Bases, lb)
 	}
 	for _, r := range set.Recipes {
 		l.Components = append(l.Components, lockedFrom(r))
@@ -265,6 +282,9 @@ func (l *Lock) Check(set *Set, names []string) error {
 		field, g, w := diffBase(got, want)
 		return l.errf(ErrLockMismatch, "run `haloforge lock` to refresh stack.lock from "+b.File, []any{"base", field},
 			"base %s is %q but %s says %q", field, g, b.File, w)
+	}
+	if err := l.checkBases(set); err != nil {
+		return err
 	}
 	if names == nil {
 		names = set.Names()

@@ -36,6 +36,8 @@ type Plan struct {
 	LockDigest string   `json:"lock_digest"`
 	Tools      []Tool   `json:"tools"`
 	Base       BaseStep `json:"base"`
+	// Bases are the other bases steps of this plan build on (see Step.Base).
+	Bases []BaseStep `json:"bases,omitempty"`
 	// Steps are in build order: every step comes after the steps it needs.
 	Steps []Step `json:"steps"`
 }
@@ -65,7 +67,9 @@ type Step struct {
 	// pulled in as dependencies.
 	Selected bool `json:"selected"`
 	// Heavy: bound HALOFORGE_JOBS by memory for this step (not part of the key).
-	Heavy bool     `json:"heavy,omitempty"`
+	Heavy bool `json:"heavy,omitempty"`
+	// Base names the base this step builds on when it is not the default.
+	Base  string   `json:"base,omitempty"`
 	Needs []string `json:"needs"` // direct dependency step IDs, sorted
 	// Key is the content-derived cache key: sha256 over this step's resolved
 	// inputs and the keys of every step it needs.
@@ -163,6 +167,9 @@ func MakePlan(set *Set, lock *Lock, target Target, sel Selection, overrides map[
 		return nil, err
 	}
 	order := closure(set, roots)
+	if err := CheckToolchains(set, order); err != nil {
+		return nil, err
+	}
 	var check []string
 	seenC := map[string]bool{}
 	for _, id := range order {
@@ -181,7 +188,7 @@ func MakePlan(set *Set, lock *Lock, target Target, sel Selection, overrides map[
 	}
 
 	plan := &Plan{Target: target.Name, LockDigest: lock.Digest(), Tools: append([]Tool{}, lock.Tools...)}
-	plan.Base = makeBase(set.Base, lock)
+	plan.Base, plan.Bases = planBases(set, lock, order)
 	selected := map[string]bool{}
 	for _, id := range roots {
 		selected[id] = true
@@ -343,8 +350,9 @@ func directNeeds(set *Set, id string) []string {
 }
 
 func makeBase(b *Base, lock *Lock) BaseStep {
+	lb, _ := lock.LockedBaseNamed(b.Name)
 	bs := BaseStep{
-		Lock:        lock.Base,
+		Lock:        lb,
 		Include:     uniqSorted(b.Include),
 		AptOptions:  append([]string{}, b.AptOptions...),
 		Debootstrap: lock.Tool("debootstrap"),
@@ -355,14 +363,14 @@ func makeBase(b *Base, lock *Lock) BaseStep {
 		AptOptions  []string
 		Debootstrap string
 	}{bs.Lock, bs.Include, bs.AptOptions, bs.Debootstrap})
-	bs.Image = b.Image + ":" + b.Suite + "-" + lock.Base.Snapshot + "-" + short(bs.Key)
+	bs.Image = b.Image + ":" + b.Suite + "-" + lb.Snapshot + "-" + short(bs.Key)
 	bs.Labels = nonEmpty([]Label{
 		{"org.opencontainers.image.title", b.Image},
-		{"org.opencontainers.image.description", "Debian " + b.Suite + " " + b.Architecture + " (" + b.Variant + ") debootstrapped from " + b.Mirror + " at " + lock.Base.Snapshot},
-		{"org.opencontainers.image.version", b.Suite + "-" + lock.Base.Snapshot},
+		{"org.opencontainers.image.description", "Debian " + b.Suite + " " + b.Architecture + " (" + b.Variant + ") debootstrapped from " + b.Mirror + " at " + lb.Snapshot},
+		{"org.opencontainers.image.version", b.Suite + "-" + lb.Snapshot},
 		{"io.haloforge.cache-key", bs.Key},
-		{"io.haloforge.base.release-sha256", lock.Base.ReleaseSHA256},
-		{"io.haloforge.base.rootfs-sha256", lock.Base.RootfsSHA256},
+		{"io.haloforge.base.release-sha256", lb.ReleaseSHA256},
+		{"io.haloforge.base.rootfs-sha256", lb.RootfsSHA256},
 		{"io.haloforge.tool.debootstrap", bs.Debootstrap},
 	})
 	return bs
@@ -375,7 +383,8 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 	st := &Step{
 		ID: id, Component: r.Name, Variant: v.Name, Version: r.Version, Description: v.Description,
 		Selected: selected, Heavy: r.Heavy, Needs: directNeeds(set, id),
-		BuilderImage: plan.Base.Image, Prefix: Prefix(r.Name, v.Name),
+		BuilderImage: plan.baseStep(stepBaseName(set, plan, r, vi)).Image, Prefix: Prefix(r.Name, v.Name),
+		Base: stepBaseName(set, plan, r, vi),
 		// Empty lists, not null, for JSON consumers.
 		Mounts: []Copy{}, Commands: []Command{}, Outputs: []string{},
 	}
@@ -483,7 +492,7 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 		Outputs       []string
 		Runtime       *RuntimeImage
 		Deps          []string
-	}{plan.Base.Key, id, r.Version, keySource, st.BuildPackages, st.Env, st.Mounts, st.Commands, st.Prefix, st.Outputs, rt, depKeys})
+	}{plan.baseStep(st.Base).Key, id, r.Version, keySource, st.BuildPackages, st.Env, st.Mounts, st.Commands, st.Prefix, st.Outputs, rt, depKeys})
 
 	tag := ":" + target.Name + "-" + short(st.Key)
 	name := "haloforge/" + r.Image
@@ -581,7 +590,7 @@ func stepLabels(set *Set, lock *Lock, plan *Plan, target Target, st *Step, r *Re
 		{"org.opencontainers.image.source", source},
 		{"org.opencontainers.image.url", r.Homepage},
 		{"org.opencontainers.image.licenses", r.License},
-		{"org.opencontainers.image.base.name", plan.Base.Image},
+		{"org.opencontainers.image.base.name", st.BuilderImage},
 		{"io.haloforge.component", r.Name},
 		{"io.haloforge.variant", st.Variant},
 		{"io.haloforge.target", target.Name},
@@ -685,6 +694,9 @@ func (p *Plan) Step(id string) (*Step, bool) {
 // Keys maps step ID to cache key (plus "base").
 func (p *Plan) Keys() map[string]string {
 	m := map[string]string{"base": p.Base.Key}
+	for _, b := range p.Bases {
+		m["base:"+b.Lock.Name] = b.Key
+	}
 	for _, s := range p.Steps {
 		m[s.ID] = s.Key
 	}

@@ -171,10 +171,12 @@ func TestKeyChanges(t *testing.T) {
 		llama   = "components/llama.cpp.yaml"
 		therock = "components/therock.yaml"
 	)
-	everythingButCPUAndVulkan := []string{
-		"aotriton/default", "composable-kernel/default", "hipblaslt/default", "llama.cpp/hip", "llama.cpp/hip-rocwmma",
+	everythingOnTheRock := []string{
+		"aotriton/default", "llama.cpp/hip", "llama.cpp/hip-rocwmma",
 		"mamf-finder/hipblaslt", "mamf-finder/rocblas", "pytorch/rocm", "rocm-bandwidth-test/default", "rocwmma/default", "therock/default",
 	}
+	// The distro provider's steps build on the sid base, not on TheRock.
+	distro := []string{"llama.cpp/hip-distro", "rocm-bandwidth-test/distro"}
 	tests := []struct {
 		name   string
 		edits  []edit
@@ -185,7 +187,7 @@ func TestKeyChanges(t *testing.T) {
 			// e434e691...: llama.cpp as pinned by mudler/LocalAI PR #5665 (2025-06-16), a real later commit.
 			name:  "llama.cpp pin",
 			edits: []edit{{llama, "commit: d17a809ef0af09b16625e991a76f6fe80d9c332e", "commit: e434e69183fd9e1031f4445002083178c331a28b"}},
-			want:  []string{"llama.cpp/cpu", "llama.cpp/hip", "llama.cpp/hip-rocwmma", "llama.cpp/vulkan"},
+			want:  []string{"llama.cpp/cpu", "llama.cpp/hip", "llama.cpp/hip-distro", "llama.cpp/hip-rocwmma", "llama.cpp/vulkan"},
 		},
 		{
 			name:  "llama.cpp vulkan flags only",
@@ -196,7 +198,7 @@ func TestKeyChanges(t *testing.T) {
 			// a84bf357...: TheRock "Bump submodules 20250521 (#679)", also version.json 6.4.0.
 			name:  "therock pin",
 			edits: []edit{{therock, "commit: f3d0ac98bf1023efbcb602761b86ca0d48ba83f5", "commit: a84bf3575bab136b705c89b6472138a693f05258"}},
-			want:  everythingButCPUAndVulkan,
+			want:  everythingOnTheRock,
 		},
 		{
 			// e574efcc...: AOTriton "Finalize 0.10b Development (#102)", the parent of the pin.
@@ -205,19 +207,24 @@ func TestKeyChanges(t *testing.T) {
 			want:  []string{"aotriton/default", "mamf-finder/hipblaslt", "mamf-finder/rocblas", "pytorch/rocm"},
 		},
 		{
-			name:  "hipblaslt runtime env",
-			edits: []edit{{"components/hipblaslt.yaml", `ROCBLAS_USE_HIPBLASLT: "1"`, `ROCBLAS_USE_HIPBLASLT: "1"` + "\n        HIPBLASLT_LOG_LEVEL: \"0\""}},
-			want:  []string{"hipblaslt/default", "mamf-finder/hipblaslt"},
+			name:  "mamf-finder hipblaslt runtime env",
+			edits: []edit{{"components/mamf-finder.yaml", `ROCBLAS_USE_HIPBLASLT: "1"`, `ROCBLAS_USE_HIPBLASLT: "1"` + "\n        HIPBLASLT_LOG_LEVEL: \"0\""}},
+			want:  []string{"mamf-finder/hipblaslt"},
 		},
 		{
-			name:  "base archive state",
+			name:  "default base archive state",
+			edits: []edit{{"base.yaml", "snapshot: 20261121T091544Z", "snapshot: 20261122T000000Z"}},
+			want:  append([]string{"base", "llama.cpp/cpu", "llama.cpp/vulkan"}, everythingOnTheRock...),
+		},
+		{
+			name:  "sid base archive state: only the distro provider",
 			edits: []edit{{"base.yaml", "snapshot: 20261030T080801Z", "snapshot: 20261031T000000Z"}},
-			want:  append([]string{"base", "llama.cpp/cpu", "llama.cpp/vulkan"}, everythingButCPUAndVulkan...),
+			want:  append([]string{"base:debian-sid"}, distro...),
 		},
 		{
 			name:   "target gfx1100: CPU and Vulkan builds do not depend on it",
 			target: "gfx1100",
-			want:   everythingButCPUAndVulkan,
+			want:   append([]string{"llama.cpp/hip-distro"}, everythingOnTheRock...),
 		},
 		{
 			name:  "comment-only recipe edit",
@@ -366,7 +373,7 @@ func TestSourceOverride(t *testing.T) {
 	base := committedPlan(t, "gfx1151", sel, nil)
 	over := committedPlan(t, "gfx1151", sel, map[string]SourceOverride{"llama.cpp": {Path: dir, Digest: d2}})
 	got := changedKeys(base, over)
-	if want := []string{"llama.cpp/cpu", "llama.cpp/hip", "llama.cpp/hip-rocwmma", "llama.cpp/vulkan"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"llama.cpp/cpu", "llama.cpp/hip", "llama.cpp/hip-distro", "llama.cpp/hip-rocwmma", "llama.cpp/vulkan"}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("changed = %v", got)
 	}
 	s, _ := over.Step("llama.cpp/cpu")
@@ -405,17 +412,19 @@ func TestPlanBadInput(t *testing.T) {
 		want string
 	}{
 		{name: "unknown component", sel: Selection{Only: []string{"llama"}}, kind: ErrUnknownComponent,
-			want: `^--only: unknown component "llama"; fix: use one of: aotriton, composable-kernel, hipblaslt, llama\.cpp, `},
+			want: `^--only: unknown component "llama"; fix: use one of: aotriton, llama\.cpp, mamf-finder, `},
 		{name: "unknown variant", sel: Selection{Only: []string{"llama.cpp"}, Variants: []string{"cuda"}}, kind: ErrUnknownVariant,
-			want: `^--variant: no selected component has variant "cuda"; fix: use one of: cpu, hip, hip-rocwmma, vulkan \(or widen --only\)$`},
+			want: `^--variant: no selected component has variant "cuda"; fix: use one of: cpu, hip, hip-distro, hip-rocwmma, vulkan \(or widen --only\)$`},
 		{name: "unknown profile", sel: Selection{Profile: "nightly"}, kind: ErrUnknownProfile,
 			want: `^--profile: unknown profile "nightly"; fix: use one of: smoke`},
 		{name: "lock lacks a component", lock: lockWith("  - name: rocwmma\n    version: develop+042bfbc3\n    git: https://github.com/ROCm/rocWMMA.git\n    commit: 042bfbc3b3ab8543ecaaf402db75dcdea739617d\n", ""),
 			kind: ErrMissingPin, want: `^stack\.lock:\d+: components: no entry for rocwmma; fix: run ` + "`haloforge lock`" + ` to record it$`},
 		{name: "lock disagrees with recipe", lock: lockWith("commit: d17a809ef0af09b16625e991a76f6fe80d9c332e", "commit: e434e69183fd9e1031f4445002083178c331a28b"),
-			kind: ErrLockMismatch, want: `^stack\.lock:\d+: components\[3\]\.commit: llama\.cpp commit is "e434e691.*" but recipes/components/llama\.cpp\.yaml says "d17a809e.*"; fix: run ` + "`haloforge lock`"},
-		{name: "lock base disagrees", lock: lockWith("snapshot: 20261030T080801Z", "snapshot: 20250101T000000Z"),
-			kind: ErrLockMismatch, want: `^stack\.lock:\d+: base\.snapshot: base snapshot is "20250101T000000Z" but recipes/base\.yaml says "20261030T080801Z"`},
+			kind: ErrLockMismatch, want: `^stack\.lock:\d+: components\[1\]\.commit: llama\.cpp commit is "e434e691.*" but recipes/components/llama\.cpp\.yaml says "d17a809e.*"; fix: run ` + "`haloforge lock`"},
+		{name: "lock base disagrees", lock: lockWith("snapshot: 20261121T091544Z", "snapshot: 20250101T000000Z"),
+			kind: ErrLockMismatch, want: `^stack\.lock:\d+: base\.snapshot: base snapshot is "20250101T000000Z" but recipes/base\.yaml says "20261121T091544Z"`},
+		{name: "lock sid base disagrees", lock: lockWith("snapshot: 20261030T080801Z", "snapshot: 20250101T000000Z"),
+			kind: ErrLockMismatch, want: `^stack\.lock:\d+: bases\[0\]\.snapshot: base debian-sid snapshot is "20250101T000000Z" but recipes/base\.yaml says "20261030T080801Z"`},
 		{name: "override of unknown component", over: map[string]SourceOverride{"llama": {Path: "/x", Digest: "sha256:" + strings.Repeat("0", 64)}},
 			kind: ErrUnknownComponent, want: `^--source llama: unknown component "llama"; fix: use one of`},
 		{name: "override without digest", over: map[string]SourceOverride{"llama.cpp": {Path: "/x"}},

@@ -47,6 +47,11 @@ type Recipe struct {
 	Env map[string]string `yaml:"env"`
 	// Variants are the builds this component yields; the first is the default.
 	Variants []Variant `yaml:"variants"`
+	// Base names the base in base.yaml this component builds on ("" is
+	// the default, the first); Toolchain is the tool versions its sources
+	// build with, checked against that base before anything builds.
+	Base      string            `yaml:"base"`
+	Toolchain []ToolRequirement `yaml:"toolchain"`
 
 	// File is the path the recipe was loaded from, for messages.
 	File string `yaml:"-"`
@@ -90,6 +95,9 @@ type Variant struct {
 	// Outputs are paths under the install prefix that must exist after install.
 	Outputs []string `yaml:"outputs"`
 	Runtime Runtime  `yaml:"runtime"`
+	// Base and Toolchain override and extend the recipe's for this variant.
+	Base      string            `yaml:"base"`
+	Toolchain []ToolRequirement `yaml:"toolchain"`
 }
 
 // Runtime is what a variant's runtime image carries: no compilers, only
@@ -221,6 +229,9 @@ func (r *Recipe) validate(fileBase string) error {
 	if err := r.validateEnv(r.Env, "env"); err != nil {
 		return err
 	}
+	if err := r.validateToolchain(r.Toolchain, "toolchain"); err != nil {
+		return err
+	}
 	for i, d := range r.Depends {
 		if err := r.validateDep(d, []any{"depends", i}); err != nil {
 			return err
@@ -257,6 +268,9 @@ func (r *Recipe) validate(fileBase string) error {
 			return err
 		}
 		if err := r.validateEnv(v.Env, p, "env"); err != nil {
+			return err
+		}
+		if err := r.validateToolchain(v.Toolchain, p, "toolchain"); err != nil {
 			return err
 		}
 		if err := r.validateEnv(v.Runtime.Env, p, "runtime", "env"); err != nil {

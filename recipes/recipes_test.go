@@ -78,12 +78,12 @@ func mustDefault(t *testing.T) *Set {
 
 func TestDefaultRecipes(t *testing.T) {
 	set := mustDefault(t)
-	want := []string{"aotriton", "composable-kernel", "hipblaslt", "llama.cpp", "mamf-finder", "pytorch", "rocm-bandwidth-test", "rocwmma", "therock"}
+	want := []string{"aotriton", "llama.cpp", "mamf-finder", "pytorch", "rocm-bandwidth-test", "rocwmma", "therock"}
 	if got := set.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("components = %v, want %v", got, want)
 	}
 	llama, _ := set.Recipe("llama.cpp")
-	if got := llama.VariantNames(); !reflect.DeepEqual(got, []string{"cpu", "vulkan", "hip", "hip-rocwmma"}) {
+	if got := llama.VariantNames(); !reflect.DeepEqual(got, []string{"cpu", "vulkan", "hip", "hip-rocwmma", "hip-distro"}) {
 		t.Errorf("llama.cpp variants = %v", got)
 	}
 	if got := set.Profiles(); !reflect.DeepEqual(got, []string{"smoke"}) {
@@ -259,13 +259,13 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name:  "template with unknown key",
-			edits: []edit{{llama, "-DGPU_TARGETS={{.Target}} -DAMDGPU_TARGETS={{.Target}}\n        -DGGML_RPC=ON -DLLAMA_CURL=OFF\n    build:\n      - cmake --build build -j {{.Jobs}}\n    install:\n      - cmake --install build\n    outputs: [bin/llama-bench, bin/llama-cli]\n    runtime:\n      packages: [libgomp1]\n      paths: [bin, lib]\n      env:\n        LD_LIBRARY_PATH: \"{{.Prefix}}/lib:{{.Dep.therock}}/lib\"\n      devices: [kfd, dri]\n  - name: hip-rocwmma", "-DGPU_TARGETS={{.Traget}}\n    install:\n      - cmake --install build\n  - name: hip-rocwmma"}},
+			edits: []edit{{llama, "-DGGML_NATIVE=OFF -DGGML_HIP=ON\n        -DGPU_TARGETS={{.Target}}", "-DGGML_NATIVE=OFF -DGGML_HIP=ON\n        -DGPU_TARGETS={{.Traget}}"}},
 			kind:  ErrTemplate,
-			want:  `^recipes/components/llama\.cpp\.yaml:\d+: variants\[2\]\.configure\[0\]: template: variants\[2\]\.configure\[0\]:\d+:\d+: executing .*can't evaluate field Traget.*; fix: fix the \{\{\.\.\.\}\} expression; known keys: `,
+			want:  `^recipes/components/llama\.cpp\.yaml:\d+: variants\[2\]\.configure\[1\]: template: variants\[2\]\.configure\[1\]:\d+:\d+: executing .*can't evaluate field Traget.*; fix: fix the \{\{\.\.\.\}\} expression; known keys: `,
 		},
 		{
 			name:  "template syntax error",
-			edits: []edit{{"components/rocm-bandwidth-test.yaml", "-DCMAKE_PREFIX_PATH={{.Dep.therock}}", "-DCMAKE_PREFIX_PATH={{.Dep.therock"}},
+			edits: []edit{{"components/rocm-bandwidth-test.yaml", "-DCMAKE_PREFIX_PATH={{.Dep.therock}}", "-DCMAKE_PREFIX_PATH={{.Dep.therock -DX=1"}},
 			kind:  ErrTemplate,
 			want:  `^recipes/components/rocm-bandwidth-test\.yaml:\d+: variants\[0\]\.configure\[0\]: template: variants\[0\]\.configure\[0\]:\d+: bad number syntax: "-D"; fix: fix the`,
 		},
@@ -283,9 +283,9 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name:  "base without archive pin",
-			edits: []edit{{"base.yaml", "snapshot: 20261030T080801Z", "snapshot: latest"}},
+			edits: []edit{{"base.yaml", "snapshot: 20261121T091544Z", "snapshot: latest"}},
 			kind:  ErrMissingPin,
-			want:  `^recipes/base\.yaml:\d+: snapshot: archive state "latest" is not a YYYYMMDDTHHMMSSZ timestamp; fix: `,
+			want:  `^recipes/base\.yaml:\d+: bases\[0\]\.snapshot: archive state "latest" is not a YYYYMMDDTHHMMSSZ timestamp; fix: `,
 			line:  "snapshot: latest",
 		},
 		{

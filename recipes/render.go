@@ -38,6 +38,12 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 	fmt.Fprintf(&b, "base    %s%s\n", p.Base.Image, opt.Cache.mark("base"))
 	fmt.Fprintf(&b, "        %s %s %s (%s) from %s @ %s, InRelease sha256:%s, %s\n",
 		lb.Distribution, lb.Suite, lb.Architecture, lb.Variant, lb.Mirror, lb.Snapshot, lb.ReleaseSHA256, rootfs)
+	for _, ob := range p.Bases {
+		ol := ob.Lock
+		fmt.Fprintf(&b, "base    %s (%s)%s\n", ob.Image, ol.Name, opt.Cache.mark("base:"+ol.Name))
+		fmt.Fprintf(&b, "        %s %s %s (%s) from %s @ %s, InRelease sha256:%s\n",
+			ol.Distribution, ol.Suite, ol.Architecture, ol.Variant, ol.Mirror, ol.Snapshot, ol.ReleaseSHA256)
+	}
 
 	fmt.Fprintf(&b, "\nsteps (%d, in build order):\n", len(p.Steps))
 	width := len(fmt.Sprint(len(p.Steps)))
@@ -55,6 +61,9 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 		fmt.Fprintf(&b, "%*d. %-*s  %-*s  key %s%s\n", width, i+1, idW, s.ID, verW, s.Version, short(s.Key), mark)
 		ind := strings.Repeat(" ", width+2)
 		fmt.Fprintf(&b, "%ssource    %s\n", ind, s.Source.Subject)
+		if s.Base != "" {
+			fmt.Fprintf(&b, "%sbase      %s\n", ind, s.Base)
+		}
 		if len(s.Needs) > 0 {
 			fmt.Fprintf(&b, "%sneeds     %s\n", ind, strings.Join(s.Needs, ", "))
 		}

@@ -83,7 +83,7 @@ component, the step and the tail of its log).`,
 	o.plan.addRecipeFlags(c)
 	o.plan.addSourceFlag(c)
 	f := c.Flags()
-	f.StringVar(&o.base, "base", "debian:sid", "base image reference (pulled through the engine's registry mirror)")
+	f.StringVar(&o.base, "base", "", "base image reference pinned by digest (NAME@sha256:...), pulled through the engine's registry mirror; the plan's base from recipes/base.yaml")
 	f.StringVar(&o.baseTarball, "base-tarball", "", "base image as a docker-save/OCI tarball; wins over --base")
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
 	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
@@ -123,7 +123,7 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		return err
 	}
 	defer func() { _ = client.Close() }()
-	base, from, err := images.HostBase(client, o.base, o.baseTarball)
+	base, from, err := images.HostBase(client, spec, o.base, o.baseTarball)
 	if err != nil {
 		return err
 	}

@@ -42,9 +42,9 @@ func TestPlanCachedFrom(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{
-		"1. llama.cpp/cpu          b5600             key f8cc339c6219  [shared cache]",
-		"4. llama.cpp/hip          b5600             key 71ae47ca77dc  [to build]",
-		"serves 3 of 7 steps (base included), 4 to build",
+		"1. llama.cpp/cpu          b5600             key b2a17069eee5  [shared cache]",
+		"5. llama.cpp/hip          b5600             key a6a3e8cc3ec8  [to build]",
+		"serves 3 of 8 steps (base included), 5 to build",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
@@ -58,7 +58,7 @@ func TestPlanCachedFrom(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 0 {
 		t.Fatalf("--json: exit %d, %v\n%s", code, err, js)
 	}
-	if rep.Served != 3 || strings.Join(rep.ToBuild, " ") != "therock/default llama.cpp/hip rocwmma/default llama.cpp/hip-rocwmma" {
+	if rep.Served != 3 || strings.Join(rep.ToBuild, " ") != "llama.cpp/hip-distro therock/default llama.cpp/hip rocwmma/default llama.cpp/hip-rocwmma" {
 		t.Errorf("--json marks: %+v", rep)
 	}
 	_, errOut, code := runPlanCLI(t, repo, "plan", "--lock", "stack.lock", "--cached-from", filepath.Join(t.TempDir(), "missing.keys"))

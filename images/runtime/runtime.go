@@ -79,11 +79,15 @@ const marker = "=== haloforge provenance ==="
 // script installs the packages and prints provenance after a marker.
 func (s Spec) script() string {
 	pk := strings.Join(s.Packages, " ")
+	apt := "apt-get"
+	for _, o := range s.Base.AptOptions { // base.yaml apt_options of the base
+		apt += " -o " + o
+	}
 	return strings.Join([]string{
 		"set -e",
 		"export DEBIAN_FRONTEND=noninteractive",
-		"apt-get -o Acquire::Check-Valid-Until=false update",
-		"apt-get -o Acquire::Check-Valid-Until=false install -y --no-install-recommends " + pk,
+		apt + " update",
+		apt + " install -y --no-install-recommends " + pk,
 		"apt-get clean",
 		"rm -rf /var/lib/apt/lists/*",
 		"echo '" + marker + "'",

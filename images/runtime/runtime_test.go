@@ -78,3 +78,16 @@ func TestEnsureIdempotent(t *testing.T) {
 		t.Errorf("packages label %q", info.Labels[LabelPackages])
 	}
 }
+
+// TestScriptAptOptionsFromBase: the smoke script's apt-get options are the
+// sid base's apt_options from recipes/base.yaml, not a constant.
+func TestScriptAptOptionsFromBase(t *testing.T) {
+	s := Smoke(t.TempDir(), nil)
+	if !strings.Contains(s.script(), "apt-get -o Acquire::Check-Valid-Until=false install -y") {
+		t.Errorf("smoke script lacks base.yaml's apt option:\n%s", s.script())
+	}
+	s.Base.AptOptions = nil
+	if strings.Contains(s.script(), "Check-Valid-Until") {
+		t.Errorf("option not taken from the base:\n%s", s.script())
+	}
+}
