@@ -36,6 +36,9 @@ export HALOFORGE_REQUIRE_BROWSER=1
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then echo "test.sh: gofmt needed: $unformatted" >&2; exit 1; fi
 go vet ./...
+# The Dagger module is its own Go module (pipeline/go.mod) with its generated
+# code committed: vet it too, so a fresh clone compiles it.
+(cd pipeline && go vet ./...)
 bin/haloforge lock --check --recipes recipes
 go test -count=1 -timeout 25m ./...
 echo "test.sh: all tests passed in $(($(date +%s) - start))s" >&2
