@@ -281,11 +281,17 @@ func argsConfig(args []string) caseConfig {
 	return cfg
 }
 
+// statusNote is the cell text of a case without numbers. A hang or a crash
+// with kernel-logged GPU faults reads as bench.FailureLabel has it ("GPU
+// Reset", "GPU Hang", "Timeout" for a CPU case over its limit, ...).
 func statusNote(c bench.CaseResult) string {
 	switch c.Status {
 	case bench.StatusHang:
-		return "GPU Hang"
+		return bench.FailureLabel(c)
 	case bench.StatusCrash:
+		if len(c.Faults) > 0 {
+			return fmt.Sprintf("%s (exit %d)", bench.FailureLabel(c), c.ExitCode)
+		}
 		return fmt.Sprintf("Crash (exit %d)", c.ExitCode)
 	case bench.StatusError:
 		return "Error"
