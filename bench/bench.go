@@ -90,6 +90,7 @@ type CaseResult struct {
 	Tool      Tool              `json:"tool"`
 	Backend   string            `json:"backend,omitempty"` // cpu, hip, hip-rocwmma, vulkan
 	Model     string            `json:"model,omitempty"`   // model name from the suite
+	Variant   string            `json:"variant,omitempty"` // the suite case's variant, if any
 	Image     string            `json:"image,omitempty"`
 	Args      []string          `json:"args,omitempty"` // the tool's argv inside the container
 	Env       map[string]string `json:"env,omitempty"`

@@ -38,6 +38,9 @@ type CaseKey struct {
 	NDepth    int    `json:"n_depth"`
 	// Check names a correctness check ("KLD vs CPU") instead of a test.
 	Check string `json:"check,omitempty"`
+	// Variant is the suite case's variant: cases that differ only in it
+	// are compared apart.
+	Variant string `json:"variant,omitempty"`
 }
 
 // Test is the llama-bench label of the key (pp512, tg128 @ d4096, ...).
@@ -71,7 +74,11 @@ func ParseTest(label string) (nPrompt, nGen, nDepth int, ok bool) {
 
 // Label is the row label the report uses, with -b/-ub when not default.
 func (k CaseKey) Label() string {
-	return RowLabel(k.Backend, k.FlashAttn) + batchSuffix(k.NBatch, k.NUbatch)
+	l := RowLabel(k.Backend, k.FlashAttn) + batchSuffix(k.NBatch, k.NUbatch)
+	if k.Variant != "" {
+		l += " [" + k.Variant + "]"
+	}
+	return l
 }
 
 // batchSuffix is a row label's " b256" (the seed post's "Vulkan b256"),
@@ -203,7 +210,7 @@ func entries(run bench.Run) []*entry {
 			for _, s := range cfg.specs {
 				out = append(out, &entry{
 					key: CaseKey{Model: modelName(c), Backend: normBackend(backendOf(c, nil)), FlashAttn: cfg.fa,
-						NBatch: cfg.nBatch, NUbatch: cfg.nUb, NPrompt: s.p, NGen: s.n, NDepth: s.d},
+						NBatch: cfg.nBatch, NUbatch: cfg.nUb, NPrompt: s.p, NGen: s.n, NDepth: s.d, Variant: c.Variant},
 					side: Side{Run: run.ID, Case: c.ID, Status: c.Status, Note: statusNote(c)},
 				})
 			}
@@ -213,7 +220,7 @@ func entries(run bench.Run) []*entry {
 			r := c.Llama[i]
 			e := &entry{
 				key: CaseKey{Model: recModel(c, &r), Backend: normBackend(backendOf(c, &r)), FlashAttn: r.FlashAttn,
-					NBatch: r.NBatch, NUbatch: r.NUbatch, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth},
+					NBatch: r.NBatch, NUbatch: r.NUbatch, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth, Variant: c.Variant},
 				side: Side{Run: run.ID, Case: c.ID, Status: bench.StatusOK,
 					Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}, extra: map[string]string{}},
 			}

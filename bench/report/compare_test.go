@@ -222,3 +222,29 @@ func TestParseTest(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareKeepsVariantsApart: two suite cases that differ only in their
+// variant are two rows; a regression of one is reported under its variant.
+func TestCompareKeepsVariantsApart(t *testing.T) {
+	base := testfix.Llama(t, "bench-multi.jsonl")[:1]
+	mk := func(id string, a, b []llamabench.Record) bench.Run {
+		ca := llamaCase("multi/a", "cpu", "tiny-f16", nil, a...)
+		ca.Variant = "a"
+		cb := llamaCase("multi/b", "cpu", "tiny-f16", nil, b...)
+		cb.Variant = "b"
+		return bench.Run{ID: id, Cases: []bench.CaseResult{ca, cb}}
+	}
+	c := Compare(mk("base", base, base), mk("new", base, scaled(base, 0.8)), CompareOptions{Threshold: 0.05})
+	if len(c.Deltas) != 2 {
+		t.Fatalf("%d deltas, want one per variant", len(c.Deltas))
+	}
+	for _, d := range c.Deltas {
+		want := Unchanged
+		if d.Key.Variant == "b" {
+			want = Regression
+		}
+		if d.Verdict != want || !strings.HasSuffix(d.Key.Label(), " ["+d.Key.Variant+"]") {
+			t.Errorf("variant %q: %s, label %q", d.Key.Variant, d.Verdict, d.Key.Label())
+		}
+	}
+}

@@ -320,7 +320,7 @@ func (r *Runner) probe(ctx context.Context, c suite.Case) (string, error) {
 
 func baseResult(c suite.Case) bench.CaseResult {
 	return bench.CaseResult{
-		ID: c.ID, Tool: c.Tool, Backend: c.Backend, Model: c.Model, Image: c.Image,
+		ID: c.ID, Tool: c.Tool, Backend: c.Backend, Model: c.Model, Variant: c.Variant, Image: c.Image,
 		Args: c.Argv, Env: c.Env, TimeoutSec: c.Timeout.Seconds(),
 	}
 }

@@ -28,6 +28,9 @@ type Case struct {
 	Tool    bench.Tool
 	Backend string
 	Model   string // model name from the suite (llama-bench only)
+	// Variant is the suite case's variant name (the ID's last part), which
+	// keeps apart cases that differ in nothing else.
+	Variant string `json:",omitempty"`
 	Image   string
 	Argv    []string          // program and arguments inside the container
 	Env     map[string]string // container environment
@@ -162,6 +165,7 @@ func (s *Suite) Expand(o Options) ([]Case, error) {
 		}
 		if spec.Variant != "" {
 			c.ID += "/" + spec.Variant
+			c.Variant = spec.Variant
 		}
 		out = append(out, c)
 	}
