@@ -9,33 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haloforge/haloforge/internal/testfix"
 	"github.com/haloforge/haloforge/recipes"
 )
-
-// git runs git in dir and returns its trimmed output.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// commit makes a commit in the repository dir and returns its id.
-func commit(t *testing.T, dir, msg string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "README"), []byte(msg+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	git(t, dir, "add", "README")
-	git(t, dir, "commit", "-qm", msg)
-	return git(t, dir, "rev-parse", "HEAD")
-}
 
 // copyFiles copies the repository files rels (files or directories) into dst.
 func copyFiles(t *testing.T, root, dst string, rels ...string) {
@@ -95,8 +71,8 @@ func TestNightlyPlansMovedPins(t *testing.T) {
 	if err := os.MkdirAll(upstream, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	git(t, upstream, "init", "-q", "-b", "master")
-	first := commit(t, upstream, "first")
+	testfix.Git(t, upstream, "init", "-q", "-b", "master")
+	first := testfix.Commit(t, upstream, "first")
 
 	checkout := filepath.Join(work, "checkout")
 	copyFiles(t, root, checkout, "recipes/base.yaml", "recipes/components", "stack.lock", "ci/nightly.sh")
@@ -121,7 +97,7 @@ func TestNightlyPlansMovedPins(t *testing.T) {
 		t.Fatalf("haloforge lock: %v\n%s", err, out)
 	}
 	before := llamaKey(t, checkout)
-	second := commit(t, upstream, "second")
+	second := testfix.Commit(t, upstream, "second")
 
 	out := filepath.Join(work, "out")
 	cmd := exec.Command("bash", "ci/nightly.sh", "build")

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/haloforge/haloforge/internal/mirror"
+	"github.com/haloforge/haloforge/internal/testfix"
 )
 
 // TestGitMirrorCheckout checks a component's pinned source out of a mirror
@@ -18,29 +19,18 @@ func TestGitMirrorCheckout(t *testing.T) {
 	}
 	root := t.TempDir()
 	work := filepath.Join(root, "work")
-	gitIn := func(dir string, args ...string) string {
-		c := exec.Command("git", args...)
-		c.Dir = dir
-		c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t",
-			"GIT_COMMITTER_EMAIL=t@example.org", "GIT_CONFIG_NOSYSTEM=1", "HOME="+root)
-		out, err := c.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(work, "init", "-q")
+	testfix.Git(t, work, "init", "-q")
 	if err := os.WriteFile(filepath.Join(work, "CMakeLists.txt"), []byte("project(demo)\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(work, "add", "-A")
-	gitIn(work, "commit", "-q", "-m", "one")
-	commit := gitIn(work, "rev-parse", "HEAD")
+	testfix.Git(t, work, "add", "-A")
+	testfix.Git(t, work, "commit", "-q", "-m", "one")
+	commit := testfix.Git(t, work, "rev-parse", "HEAD")
 	m := mirror.Mirror{Dir: filepath.Join(root, "mirror")}
-	gitIn(root, "clone", "-q", "--mirror", work, filepath.Join(m.Dir, "git.example.org", "demo", "demo.git"))
+	testfix.Git(t, root, "clone", "-q", "--mirror", work, filepath.Join(m.Dir, "git.example.org", "demo", "demo.git"))
 
 	g := &GitMirror{Mirror: m, CacheDir: filepath.Join(root, "sources")}
 	c := Component{Name: "demo", Variant: "cpu", Source: Source{Git: "https://git.example.org/demo/demo.git", Commit: commit}}

@@ -8,32 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haloforge/haloforge/internal/testfix"
 	"github.com/haloforge/haloforge/recipes"
 )
-
-// git runs git in dir and returns its trimmed output.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
-		"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func commitFile(t *testing.T, dir, msg string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "README"), []byte(msg+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	git(t, dir, "add", "README")
-	git(t, dir, "commit", "-qm", msg)
-	return git(t, dir, "rev-parse", "HEAD")
-}
 
 // copyTree copies the repository's recipes into dst.
 func copyTree(t *testing.T, src, dst string) {
@@ -76,8 +53,8 @@ func TestLockUpdateAgainstLocalUpstream(t *testing.T) {
 	if err := os.MkdirAll(upstream, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	git(t, upstream, "init", "-q", "-b", "master")
-	first := commitFile(t, upstream, "first")
+	testfix.Git(t, upstream, "init", "-q", "-b", "master")
+	first := testfix.Commit(t, upstream, "first")
 
 	checkout := filepath.Join(work, "checkout")
 	copyTree(t, filepath.Join(repoRoot, "recipes"), filepath.Join(checkout, "recipes"))
@@ -104,7 +81,7 @@ func TestLockUpdateAgainstLocalUpstream(t *testing.T) {
 		t.Fatalf("no-op update: exit %d\n%s", code, out)
 	}
 
-	second := commitFile(t, upstream, "second")
+	second := testfix.Commit(t, upstream, "second")
 	out, code = lockCLI(t, checkout, "lock", "--update", "--dry-run", "llama.cpp")
 	if code != 0 || !strings.Contains(out, first[:12]+" -> "+second[:12]+" (branch master)") {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
@@ -142,9 +119,9 @@ func TestLockUpdateAgainstLocalUpstream(t *testing.T) {
 	}
 
 	// Moving to an annotated tag resolves to the commit it points at.
-	third := commitFile(t, upstream, "third")
-	git(t, upstream, "tag", "-a", "-m", "release", "b9999", third)
-	commitFile(t, upstream, "fourth")
+	third := testfix.Commit(t, upstream, "third")
+	testfix.Git(t, upstream, "tag", "-a", "-m", "release", "b9999", third)
+	testfix.Commit(t, upstream, "fourth")
 	out, code = lockCLI(t, checkout, "lock", "--update", "--ref", "llama.cpp=b9999")
 	if code != 0 || !strings.Contains(out, "(tag b9999)") {
 		t.Fatalf("tag move: exit %d\n%s", code, out)

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/haloforge/haloforge/internal/testfix"
 )
 
 func TestParseGitmodules(t *testing.T) {
@@ -59,19 +61,6 @@ func TestResolveURL(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	c := exec.Command("git", args...)
-	c.Dir = dir
-	c.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.org", "GIT_COMMITTER_NAME=t",
-		"GIT_COMMITTER_EMAIL=t@example.org", "GIT_CONFIG_NOSYSTEM=1", "HOME="+dir)
-	out, err := c.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
 // TestCheckout builds a real superproject with a submodule whose URL points
 // at a git host, mirrors both, and checks the superproject out of the mirror.
 func TestCheckout(t *testing.T) {
@@ -84,31 +73,31 @@ func TestCheckout(t *testing.T) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		run(t, d, "init", "-q", "-b", "main")
+		testfix.Git(t, d, "init", "-q", "-b", "main")
 	}
 	if err := os.WriteFile(filepath.Join(lib, "lib.c"), []byte("int lib;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, lib, "add", "-A")
-	run(t, lib, "commit", "-q", "-m", "lib one")
-	libOne := run(t, lib, "rev-parse", "HEAD")
+	testfix.Git(t, lib, "add", "-A")
+	testfix.Git(t, lib, "commit", "-q", "-m", "lib one")
+	libOne := testfix.Git(t, lib, "rev-parse", "HEAD")
 	if err := os.WriteFile(filepath.Join(app, "main.c"), []byte("int main;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "third_party/lib")
+	testfix.Git(t, app, "-c", "protocol.file.allow=always", "submodule", "add", "-q", lib, "third_party/lib")
 	// What upstream .gitmodules look like: a relative URL to the git host.
-	run(t, app, "config", "-f", ".gitmodules", "submodule.third_party/lib.url", "../lib.git")
-	run(t, app, "add", "-A")
-	run(t, app, "commit", "-q", "-m", "app one")
-	appOne := run(t, app, "rev-parse", "HEAD")
+	testfix.Git(t, app, "config", "-f", ".gitmodules", "submodule.third_party/lib.url", "../lib.git")
+	testfix.Git(t, app, "add", "-A")
+	testfix.Git(t, app, "commit", "-q", "-m", "app one")
+	appOne := testfix.Git(t, app, "rev-parse", "HEAD")
 	// lib moves on: the checkout must use the commit app records.
 	if err := os.WriteFile(filepath.Join(lib, "lib.c"), []byte("int lib2;\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run(t, lib, "commit", "-q", "-am", "lib two")
+	testfix.Git(t, lib, "commit", "-q", "-am", "lib two")
 
 	m := Mirror{Dir: filepath.Join(root, "mirror")}
-	run(t, root, "clone", "-q", "--mirror", app, filepath.Join(m.Dir, "example.org/demo/app.git"))
+	testfix.Git(t, root, "clone", "-q", "--mirror", app, filepath.Join(m.Dir, "example.org/demo/app.git"))
 
 	dest := filepath.Join(root, "out", "app")
 	err := m.Checkout("https://example.org/demo/app.git", appOne, dest)
@@ -120,17 +109,17 @@ func TestCheckout(t *testing.T) {
 		t.Errorf("partial checkout left behind: %v", err)
 	}
 
-	run(t, root, "clone", "-q", "--mirror", lib, filepath.Join(m.Dir, "example.org/demo/lib.git"))
+	testfix.Git(t, root, "clone", "-q", "--mirror", lib, filepath.Join(m.Dir, "example.org/demo/lib.git"))
 	if err := m.Checkout("https://example.org/demo/app.git", appOne, dest); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dest, "third_party/lib/lib.c")); err != nil || string(b) != "int lib;\n" {
 		t.Errorf("submodule file = %q, %v; want lib at %s", b, err, libOne)
 	}
-	if got := run(t, dest, "rev-parse", "HEAD"); got != appOne {
+	if got := testfix.Git(t, dest, "rev-parse", "HEAD"); got != appOne {
 		t.Errorf("HEAD %s, want %s", got, appOne)
 	}
-	if got := run(t, filepath.Join(dest, "third_party/lib"), "rev-parse", "HEAD"); got != libOne {
+	if got := testfix.Git(t, filepath.Join(dest, "third_party/lib"), "rev-parse", "HEAD"); got != libOne {
 		t.Errorf("submodule HEAD %s, want %s", got, libOne)
 	}
 	// A complete checkout is reused as it is.
