@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/llamabench"
@@ -68,16 +68,48 @@ func Open(path string) (*Store, error) {
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("results store %s: %w", path, err)
-	}
-	s := &Store{db: db, path: path}
-	if err := s.migrate(context.Background()); err != nil {
+	// SQLite answers SQLITE_BUSY at once, without calling the busy
+	// handler, while another connection switches a new file to WAL or
+	// recovers its WAL index (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode):
+	// several haloforge processes opening one fresh home meet that, so
+	// opening is retried for a while rather than failing.
+	deadline := time.Now().Add(openBusyWait)
+	for attempt := 0; ; attempt++ {
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("results store %s: %w", path, err)
+		}
+		s := &Store{db: db, path: path}
+		err = s.migrate(context.Background())
+		if err == nil {
+			return s, nil
+		}
 		_ = db.Close()
+		if isBusy(err) && time.Now().Before(deadline) {
+			time.Sleep(time.Duration(10+attempt%10*10) * time.Millisecond)
+			continue
+		}
+		if isBusy(err) {
+			return nil, fmt.Errorf("results store %s: %w (another haloforge holds it for more than %s: wait for it, or see `fuser %s`)", path, err, openBusyWait, path)
+		}
 		return nil, fmt.Errorf("results store %s: %w (is it a haloforge results.db? move it aside to start fresh)", path, err)
 	}
-	return s, nil
+}
+
+// openBusyWait bounds how long Open retries a database another process
+// holds busy.
+const openBusyWait = 30 * time.Second
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED
+// (primary codes 5 and 6, https://sqlite.org/rescode.html), extended
+// codes included.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == 5 || c == 6
+	}
+	return false
 }
 
 // OpenReadOnly opens an existing database for reading only: it never
@@ -92,6 +124,7 @@ func OpenReadOnly(path string) (*Store, error) {
 		return nil, fmt.Errorf("results store %s: %w", path, err)
 	}
 	var lastErr error
+	deadline := time.Now().Add(openBusyWait)
 	for _, mode := range []string{"mode=ro", "mode=ro&immutable=1"} {
 		dsn := "file:" + path + "?" + mode + "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 		db, err := sql.Open("sqlite", dsn)
@@ -99,9 +132,19 @@ func OpenReadOnly(path string) (*Store, error) {
 			return nil, fmt.Errorf("results store %s: %w", path, err)
 		}
 		s := &Store{db: db, path: path}
-		if err := s.readVersion(context.Background()); err != nil {
+		err = s.readVersion(context.Background())
+		for attempt := 0; isBusy(err) && time.Now().Before(deadline); attempt++ {
+			// Busy is not a reason to fall back to immutable, which
+			// would read a file another process is writing.
+			time.Sleep(time.Duration(10+attempt%10*10) * time.Millisecond)
+			err = s.readVersion(context.Background())
+		}
+		if err != nil {
 			_ = db.Close()
 			lastErr = err
+			if isBusy(err) {
+				break
+			}
 			continue
 		}
 		return s, nil
