@@ -93,14 +93,14 @@ func cpuMetric(b *testing.B) func() {
 }
 
 // loadBig loads a run as the command does: report reads typed fields only
-// (RunTyped), compare the whole records (Run).
+// (RunTyped), compare those and the fields it matches on (RunFields).
 func loadBig(b *testing.B, s store.Results, ref string, typed bool) bench.Run {
 	b.Helper()
 	id, err := s.Resolve(context.Background(), ref)
 	if err != nil {
 		b.Fatal(err)
 	}
-	load := s.Run
+	load := func(ctx context.Context, id string) (bench.Run, error) { return s.RunFields(ctx, id, CompareFields()) }
 	if typed {
 		load = s.RunTyped
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,11 @@ var extraKeys = []string{
 	"fit_target", "fit_min_ctx", "model_filename",
 }
 
+// CompareFields are the llama-bench fields besides the typed ones that
+// Compare reads from each record's Fields: a store loading runs for a
+// comparison needs to decode only these (store.Results.RunFields).
+func CompareFields() []string { return slices.Clone(extraKeys) }
+
 // Side is one run's measurement of a case.
 type Side struct {
 	Run    string       `json:"run"`
@@ -113,7 +119,9 @@ type Side struct {
 	Note   string       `json:"note,omitempty"`
 	Stat   *Stat        `json:"stat,omitempty"`
 	Build  string       `json:"build,omitempty"`
-	extra  map[string]string
+	// extra holds normValue of each extraKeys field the record printed,
+	// indexed like extraKeys; absent fields are noExtra.
+	extra []string
 }
 
 // Verdict is the outcome for one case.
@@ -222,14 +230,19 @@ func entries(run bench.Run) []*entry {
 				key: CaseKey{Model: recModel(c, &r), Backend: normBackend(backendOf(c, &r)), FlashAttn: r.FlashAttn,
 					NBatch: r.NBatch, NUbatch: r.NUbatch, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth, Variant: c.Variant},
 				side: Side{Run: run.ID, Case: c.ID, Status: bench.StatusOK,
-					Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}, extra: map[string]string{}},
+					Stat: &Stat{Mean: r.AvgTS, Std: r.StddevTS, Samples: r.SamplesTS}},
 			}
 			if r.BuildCommit != "" {
-				e.side.Build = fmt.Sprintf("%s (%d)", r.BuildCommit, r.BuildNumber)
+				e.side.Build = r.BuildCommit + " (" + strconv.Itoa(r.BuildNumber) + ")"
 			}
-			for _, k := range extraKeys {
-				if v, ok := r.Fields[k]; ok {
-					e.side.extra[k] = normValue(v)
+			if len(r.Fields) > 0 {
+				e.side.extra = make([]string, len(extraKeys))
+				for i, k := range extraKeys {
+					if v, ok := r.Fields[k]; ok {
+						e.side.extra[i] = normValue(v)
+					} else {
+						e.side.extra[i] = noExtra
+					}
 				}
 			}
 			out = append(out, e)
@@ -242,9 +255,17 @@ func entries(run bench.Run) []*entry {
 // onto one label, so an import without --backend still matches.
 func normBackend(b string) string { return BackendLabel(b) }
 
-func extrasAgree(a, b map[string]string) bool {
-	for k, va := range a {
-		if vb, ok := b[k]; ok && va != vb {
+// noExtra marks an extraKeys field a record did not print (normValue never
+// returns it).
+const noExtra = "\x00"
+
+// extrasAgree: every field both records printed has the same value.
+func extrasAgree(a, b []string) bool {
+	if a == nil || b == nil {
+		return true
+	}
+	for i, va := range a {
+		if vb := b[i]; va != noExtra && vb != noExtra && va != vb {
 			return false
 		}
 	}

@@ -32,6 +32,9 @@ type dialect interface {
 	// lockRun serialises writers of one run id for the rest of the
 	// transaction.
 	lockRun(ctx context.Context, tx execer, runID string) error
+	// typedRecord is an expression giving a record_json column's value
+	// without its "fields" and "order" members.
+	typedRecord(col string) string
 	// retryable reports a transient conflict with a concurrent writer after
 	// which the whole transaction may simply run again.
 	retryable(err error) bool
@@ -91,6 +94,11 @@ func (sqliteDialect) prepareLlama(context.Context, execer, []llamabench.Record) 
 func (sqliteDialect) lockRun(context.Context, execer, string) error { return nil }
 
 func (sqliteDialect) retryable(error) bool { return false }
+
+// typedRecord: SQLite's json_remove (https://sqlite.org/json1.html#jrm).
+func (sqliteDialect) typedRecord(col string) string {
+	return "json_remove(" + col + ", '$.fields', '$.order')"
+}
 
 // dollarRebind turns each ? outside string literals into $1, $2, ...
 func dollarRebind(q string) string {

@@ -230,6 +230,12 @@ func (pgDialect) lockRun(ctx context.Context, tx execer, runID string) error {
 	return nil
 }
 
+// typedRecord: jsonb's - operator deletes a key
+// (https://www.postgresql.org/docs/current/functions-json.html).
+func (pgDialect) typedRecord(col string) string {
+	return "((" + col + ")::jsonb - 'fields' - 'order')::text"
+}
+
 func (pgDialect) retryable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

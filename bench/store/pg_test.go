@@ -161,6 +161,10 @@ func TestPostgresMatchesSQLite(t *testing.T) {
 	}
 	for _, id := range ids {
 		same("run "+id, func(s Results) (any, error) { return s.Run(ctx, id) })
+		same("typed run "+id, func(s Results) (any, error) { return s.RunTyped(ctx, id) })
+		same("run fields "+id, func(s Results) (any, error) {
+			return s.RunFields(ctx, id, []string{"n_threads", "type_k", "model_filename"})
+		})
 	}
 	same("runs", func(s Results) (any, error) { return s.Runs(ctx, RunFilter{}) })
 	same("runs limited", func(s Results) (any, error) { return s.Runs(ctx, RunFilter{Suite: "smoke", Limit: 2}) })

@@ -182,10 +182,10 @@ func (s *Store) Latest(ctx context.Context) (string, error) { return s.Resolve(c
 
 // Run loads a full run (header and every case with its results) by exact id.
 func (s *Store) Run(ctx context.Context, id string) (bench.Run, error) {
-	return s.run(ctx, id, false)
+	return s.run(ctx, id, fullRecords)
 }
 
-func (s *Store) run(ctx context.Context, id string, lean bool) (bench.Run, error) {
+func (s *Store) run(ctx context.Context, id string, lean recordMode) (bench.Run, error) {
 	r, err := scanRun(s.x().QueryRowContext(ctx, "SELECT "+runCols+" FROM runs WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -207,7 +207,15 @@ func (s *Store) run(ctx context.Context, id string, lean bool) (bench.Run, error
 // RunTyped is Run with each llama-bench record's typed fields only (no
 // Fields map or Order): what report needs, at a fraction of the load time.
 func (s *Store) RunTyped(ctx context.Context, id string) (bench.Run, error) {
-	return s.run(ctx, id, true)
+	return s.run(ctx, id, typedRecords)
+}
+
+// RunFields is RunTyped plus, in each record's Fields, only the named
+// llama-bench fields that the record holds (a field printed as null is left
+// out): for compare, which matches tests on a few settings besides the
+// typed ones.
+func (s *Store) RunFields(ctx context.Context, id string, keys []string) (bench.Run, error) {
+	return s.run(ctx, id, fieldRecords(keys))
 }
 
 // HistoryFilter selects cases across runs; empty fields match everything.
@@ -236,7 +244,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 		lw = " AND lb.n_prompt = ? AND lb.n_gen = ? AND lb.n_depth = ?"
 		la = []any{t.NPrompt, t.NGen, t.NDepth}
 	}
-	cases, err := s.loadCasesWith(ctx, where, args, lw, la, true)
+	cases, err := s.loadCasesWith(ctx, where, args, lw, la, typedRecords)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +281,7 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 // loadCases loads cases (with results) matching a WHERE clause over cases c
 // joined with runs r, grouped by run id and in case order.
 func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
-	return s.loadCasesWith(ctx, where, args, "", nil, false)
+	return s.loadCasesWith(ctx, where, args, "", nil, fullRecords)
 }
 
 // loadCasesWith is loadCases with a further condition on the llama_bench
@@ -282,7 +290,7 @@ func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[s
 // lean leaves each record's Fields and Order out (only the typed fields):
 // decoding those maps is most of a large run's load time, and only
 // compare's matching reads them.
-func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any, lean bool) (map[string][]bench.CaseResult, error) {
+func (s *Store) loadCasesWith(ctx context.Context, where string, args []any, llamaWhere string, llamaArgs []any, lean recordMode) (map[string][]bench.CaseResult, error) {
 	q := `SELECT c.run_id, c.case_id, c.tool, c.backend, c.model, c.image, c.status, c.exit_code, c.error,
   c.started, c.finished, c.vram_mib, c.gtt_mib, c.ram_mib, c.stdout_log, c.stderr_log, c.args, c.env, c.case_json
 FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_id, c.seq`
@@ -352,21 +360,71 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 		return out, nil
 	}
 	// Results of the selected cases. The same WHERE applies through the join.
-	lq := `SELECT lb.run_id, lb.case_id, lb.record_json FROM llama_bench lb
+	// A typed load has the database drop each record's Fields and Order
+	// (most of its JSON) before Go decodes it; the fields a comparison
+	// needs come from their own columns.
+	recordCol := "lb.record_json"
+	if lean.typed {
+		recordCol = s.dialect().typedRecord("lb.record_json")
+	}
+	var fieldCols []string // keys with a llama_bench column, in query order
+	if len(lean.keys) > 0 {
+		cols, err := s.dialect().llamaColumns(ctx, s.x())
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range lean.keys {
+			if _, ok := cols[k]; ok && identRE.MatchString(k) && !reservedColumns[k] {
+				fieldCols = append(fieldCols, k)
+				recordCol += ", lb." + k
+			}
+		}
+	}
+	lq := `SELECT lb.run_id, lb.case_id, ` + recordCol + ` FROM llama_bench lb
 JOIN cases c ON c.run_id = lb.run_id AND c.case_id = lb.case_id JOIN runs r ON r.id = c.run_id
 WHERE ` + where + llamaWhere + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 	type pending struct {
-		c *bench.CaseResult
-		j string
-		r llamabench.Record
+		c      *bench.CaseResult
+		j      string
+		fields map[string]any
+		r      llamabench.Record
 	}
 	var todo []pending
-	if err := eachRow(ctx, s.x(), lq, append(append([]any{}, args...), llamaArgs...), func(run, cs, j string) error {
-		if c := index[key{run, cs}]; c != nil {
-			todo = append(todo, pending{c: c, j: j})
+	rows, err = s.x().QueryContext(ctx, lq, append(append([]any{}, args...), llamaArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("load llama-bench results: %w", err)
+	}
+	dest := make([]any, 3+len(fieldCols))
+	var run, cs, j string
+	dest[0], dest[1], dest[2] = &run, &cs, &j
+	vals := make([]any, len(fieldCols))
+	for i := range vals {
+		dest[3+i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			_ = rows.Close()
+			return nil, err
 		}
-		return nil
-	}); err != nil {
+		c := index[key{run, cs}]
+		if c == nil {
+			continue
+		}
+		p := pending{c: c, j: j}
+		for i, k := range fieldCols {
+			if v := columnValue(vals[i]); v != nil {
+				if p.fields == nil {
+					p.fields = make(map[string]any, len(fieldCols))
+				}
+				p.fields[k] = v
+			}
+		}
+		todo = append(todo, p)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	// Decoding the records is most of the cost of a large run: spread it
@@ -381,6 +439,9 @@ WHERE ` + where + llamaWhere + ` ORDER BY lb.run_id, lb.case_id, lb.test_seq`
 			for i := w; i < len(todo); i += workers {
 				if err := decodeRecord([]byte(todo[i].j), &todo[i].r, lean); err != nil && errs[w] == nil {
 					errs[w] = fmt.Errorf("case %s: llama-bench row: %w", todo[i].c.ID, err)
+				}
+				if lean.typed {
+					todo[i].r.Fields = todo[i].fields
 				}
 			}
 		}(w)
@@ -452,23 +513,40 @@ func ptr(n sql.NullFloat64) *float64 {
 	return &v
 }
 
-// typedRecord is a stored record with its Fields and Order left undecoded.
-type typedRecord struct {
-	llamabench.Record
-	Fields json.RawMessage `json:"fields,omitempty"`
-	Order  json.RawMessage `json:"order,omitempty"`
+// recordMode says how much of each stored llama-bench record a load
+// decodes: everything, or the typed fields only (no Fields, no Order) plus,
+// in Fields, the named fields read from their llama_bench columns.
+type recordMode struct {
+	typed bool
+	keys  []string
 }
 
-// decodeRecord decodes a record_json value into r; lean leaves Fields and
-// Order out.
-func decodeRecord(j []byte, r *llamabench.Record, lean bool) error {
-	if !lean {
-		return json.Unmarshal(j, r)
+var (
+	fullRecords  = recordMode{}
+	typedRecords = recordMode{typed: true}
+)
+
+func fieldRecords(keys []string) recordMode { return recordMode{typed: true, keys: keys} }
+
+// decodeRecord decodes a record_json value (in a typed load, the record
+// without Fields and Order) into r.
+func decodeRecord(j []byte, r *llamabench.Record, _ recordMode) error {
+	return json.Unmarshal(j, r)
+}
+
+// columnValue turns a llama_bench column value into what decoding the
+// record's JSON gives (float64 numbers, strings); NULL (the record lacked
+// the field, or printed null) is nil.
+func columnValue(v any) any {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case float32:
+		return float64(x)
+	case []byte:
+		return string(x)
 	}
-	var w typedRecord
-	if err := json.Unmarshal(j, &w); err != nil {
-		return err
-	}
-	*r = w.Record
-	return nil
+	return v
 }

@@ -20,6 +20,9 @@ type Results interface {
 	// RunTyped is Run without each llama-bench record's Fields map and
 	// Order (its typed fields only): for report, which reads no other.
 	RunTyped(ctx context.Context, id string) (bench.Run, error)
+	// RunFields is RunTyped plus the named llama-bench fields in each
+	// record's Fields (for compare).
+	RunFields(ctx context.Context, id string, keys []string) (bench.Run, error)
 	Runs(ctx context.Context, f RunFilter) ([]RunSummary, error)
 	CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, error)
 	// Path names the database for messages: the file, or the DSN without

@@ -254,3 +254,50 @@ func TestRunTyped(t *testing.T) {
 		}
 	}
 }
+
+// RunFields is RunTyped plus the named fields, with the values the records'
+// JSON holds (numbers as float64), read from their columns; a field a record
+// did not print, or that has no column, is absent.
+func TestRunFields(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
+	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Run(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"type_k", "n_threads", "use_mmap", "model_filename", "no_such_field", "run_id"}
+	got, err := s.RunFields(ctx, "r", keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Cases[0].Llama) != len(full.Cases[0].Llama) || len(full.Cases[0].Llama) < 2 {
+		t.Fatalf("%d records, want %d (>1)", len(got.Cases[0].Llama), len(full.Cases[0].Llama))
+	}
+	for i, f := range full.Cases[0].Llama {
+		g := got.Cases[0].Llama[i]
+		want := map[string]any{}
+		for _, k := range keys[:4] {
+			if v, ok := f.Fields[k]; ok {
+				if b, isBool := v.(bool); isBool { // a bool is stored as 0/1
+					v = map[bool]float64{false: 0, true: 1}[b]
+				}
+				want[k] = v
+			}
+		}
+		if len(want) < 3 {
+			t.Fatalf("record %d printed only %v of %v: the fixture no longer exercises RunFields", i, want, keys)
+		}
+		if !reflect.DeepEqual(g.Fields, want) {
+			t.Errorf("record %d fields %v, want %v", i, g.Fields, want)
+		}
+		f.Fields, f.Order, g.Fields = nil, nil, nil
+		if !reflect.DeepEqual(f, g) {
+			t.Errorf("record %d: typed %+v, want %+v", i, g, f)
+		}
+	}
+}

@@ -86,6 +86,7 @@ Examples:
   haloforge compare latest~1 latest --format json | jq '.deltas[] | select(.verdict=="regression")'`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			loadWholeRuns()
 			th, err := parsePercent(threshold)
 			if err != nil {
 				return err
@@ -108,9 +109,9 @@ Examples:
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				next, nextErr = loadRun(ctx, s, args[1])
+				next, nextErr = loadRunToCompare(ctx, s, args[1])
 			}()
-			base, err := loadRun(ctx, s, args[0])
+			base, err := loadRunToCompare(ctx, s, args[0])
 			<-done
 			if err != nil {
 				return fmt.Errorf("BASE: %w", err)

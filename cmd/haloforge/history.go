@@ -32,13 +32,14 @@ func loadRunTyped(ctx context.Context, s store.Results, ref string) (bench.Run, 
 	return s.RunTyped(ctx, id)
 }
 
-// loadRun resolves a run reference and loads the run.
-func loadRun(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
+// loadRunToCompare resolves a run reference and loads the run with what
+// compare reads of it.
+func loadRunToCompare(ctx context.Context, s store.Results, ref string) (bench.Run, error) {
 	id, err := s.Resolve(ctx, ref)
 	if err != nil {
 		return bench.Run{}, err
 	}
-	return s.Run(ctx, id)
+	return s.RunFields(ctx, id, report.CompareFields())
 }
 
 func newHistoryCmd() *cobra.Command {
@@ -66,6 +67,7 @@ Examples:
   haloforge history --backend hip-rocwmma --test tg128 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			loadWholeRuns()
 			if format != "md" && format != "json" {
 				return fmt.Errorf("unknown --format %q: use md or json", format)
 			}

@@ -50,6 +50,7 @@ Examples:
   haloforge report --peak-tflops 59.4 --peak-gbs 256   # peaks for an unknown target`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			loadWholeRuns()
 			ref := "latest"
 			if len(args) == 1 {
 				ref = args[0]

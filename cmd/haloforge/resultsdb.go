@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,17 @@ import (
 	"github.com/haloforge/haloforge/bench/store"
 	"github.com/haloforge/haloforge/recipes"
 )
+
+// loadWholeRuns tunes the garbage collector for a command that loads whole
+// runs and exits: a 20,000-test run is some 100 MB of records that all stay
+// live until the output is written, and collecting at 400 % growth instead
+// of 100 % spends about a fifth less CPU for some 15 % more peak memory
+// (measured on compare of two such runs). GOGC, when set, wins.
+func loadWholeRuns() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
 
 // resultsFlags are the flags every results command shares.
 type resultsFlags struct {
