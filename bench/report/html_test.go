@@ -52,3 +52,19 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	_ = time.Now
 }
+
+// Table cells are escaped: a model, backend or error text cannot inject
+// markup into the page.
+func TestHTMLTablesEscape(t *testing.T) {
+	g := grid{Head: []string{`model <i>`}, Rows: [][]gridCell{
+		{{Text: `<script>alert("x")</script> & 'q'`, Bad: true}},
+		{{Text: "HIP + WMMA", Best: true}},
+	}}
+	got := string(gridHTML(g))
+	want := "<table>\n<tr><th>model &lt;i&gt;</th></tr>\n" +
+		`<tr><td class="bad">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;q&#39;</td></tr>` + "\n" +
+		`<tr><td class="best">HIP + WMMA</td></tr>` + "\n</table>\n"
+	if got != want {
+		t.Errorf("gridHTML:\n%s\nwant\n%s", got, want)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -36,13 +37,17 @@ func parsePercent(s string) (float64, error) {
 // compareRuns compares base with next and writes the comparison to w (JSON
 // with asJSON, else markdown). Regressions are an exitRegression error,
 // "N regression(s) beyond T % " followed by what.
-func compareRuns(w io.Writer, base, next bench.Run, o report.CompareOptions, asJSON bool, what string) error {
+func compareRuns(out io.Writer, base, next bench.Run, o report.CompareOptions, asJSON bool, what string) error {
 	c := report.Compare(base, next, o)
+	w := bufio.NewWriterSize(out, 64<<10) // a large comparison is many small writes
 	var err error
 	if asJSON {
 		err = jsonOut(w, c)
 	} else {
 		err = c.Markdown(w)
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return err
