@@ -2,10 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +72,38 @@ func TestCorrectnessReport(t *testing.T) {
 			for _, want := range []string{`"correctness"`, `"mean_kld"`, `"same_top_pct"`} {
 				if !strings.Contains(js.String(), want) {
 					t.Errorf("JSON lacks %s", want)
+				}
+			}
+			// CSV: one line per figure of each check, the verdict as the note.
+			var cb bytes.Buffer
+			if err := rep.CSV(&cb); err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(&cb).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			perCheck := map[string]map[string]string{} // case -> test -> value
+			for _, rec := range recs[1:] {
+				if rec[1] != string(bench.ToolPerplexity) {
+					continue
+				}
+				if perCheck[rec[3]] == nil {
+					perCheck[rec[3]] = map[string]string{}
+				}
+				perCheck[rec[3]][rec[8]] = rec[20]
+				perCheck[rec[3]]["note"] = rec[10]
+			}
+			if len(perCheck) != len(rep.Correctness) {
+				t.Errorf("CSV has %d checks, the report %d", len(perCheck), len(rep.Correctness))
+			}
+			for _, k := range rep.Correctness {
+				got := perCheck[k.Case]
+				if k.MeanKLD != nil && got["mean kld"] != strconv.FormatFloat(*k.MeanKLD, 'f', -1, 64) {
+					t.Errorf("CSV %s mean kld %q, want %v", k.Case, got["mean kld"], *k.MeanKLD)
+				}
+				if !strings.HasPrefix(got["note"], k.Verdict) {
+					t.Errorf("CSV %s note %q, want the verdict %q", k.Case, got["note"], k.Verdict)
 				}
 			}
 		})

@@ -502,6 +502,24 @@ func (r Report) CSV(out io.Writer) error {
 		line(bench.ToolRBT, "", b.Case, "cpu to gpu", b.Status, "", opt(b.HostToGP), "GB/s", b.Version, nil, "")
 		line(bench.ToolRBT, "", b.Case, "gpu to cpu", b.Status, "", opt(b.GPUToHst), "GB/s", b.Version, nil, "")
 	}
+	// Reference checks (KLD vs the CPU): one line per figure, the verdict
+	// (ok, wrong, reference, or why there are no figures) as the note.
+	for _, k := range r.Correctness {
+		note := k.Verdict
+		if k.Note != "" {
+			note += ": " + k.Note
+		}
+		for _, f := range []struct {
+			test, unit string
+			v          *float64
+		}{{"mean kld", "KLD", k.MeanKLD}, {"kld p99", "KLD", k.KLD99}, {"same top", "%", k.SameTop}, {"ppl", "PPL", k.PPL}} {
+			if f.v == nil && f.test != "mean kld" {
+				continue
+			}
+			_ = w.Write([]string{r.RunID, string(bench.ToolPerplexity), k.Model, k.Case, k.Backend, "", "", "", f.test, string(k.Status), note,
+				"", "", "", "", "", "", "", "", k.Case, opt(f.v), f.unit, k.Device})
+		}
+	}
 	w.Flush()
 	return w.Error()
 }

@@ -39,6 +39,11 @@ target's GPU; otherwise the reason is printed.
 RUN is a run id, a unique prefix of one, latest (default: the run stored
 last) or latest~N.
 
+--format csv writes one line per figure (columns run, tool, model, row,
+backend, ..., test, status, note, mean_ts, ..., value, unit, detail):
+llama-bench tests, mamf-finder and bandwidth figures, and each reference
+check's mean kld, kld p99, same top and ppl with its verdict as the note.
+
 --html writes one self-contained page (inline CSS, plots embedded as PNG: t/s
 by backend, t/s by context depth, memory) that opens with no network.
 
