@@ -149,6 +149,14 @@ run_step() {
   compare)
     local id base rc=0
     id=$(cat "$run_id_file")
+    # A reference check that came out wrong (a fast but wrong build) fails
+    # the night even without a baseline, and the night is never last-good.
+    "$hf" report "$id" --fail-wrong >/dev/null || rc=$?
+    if [[ $rc != 0 ]]; then
+      echo "$rc" >"$out/compare.rc"
+      echo "## haloforge nightly $id: WRONG RESULTS (a reference check failed, see report.md)" | summary
+      return "$rc"
+    fi
     base=$(cat "$(state_dir)/last-good" 2>/dev/null || true)
     if [[ -z $base ]]; then
       log "no last good nightly yet: $id becomes the baseline"
@@ -174,7 +182,7 @@ run_step() {
       echo "$id" >"$(state_dir)/last-good"
       log "$id is now the last good nightly"
     fi
-    [[ -f $out/report.md ]] && summary <"$out/report.md"
+    if [[ -f $out/report.md ]]; then summary <"$out/report.md"; fi
     ;;
   push-results)
     # Publishes report.html and history to the `results` branch (GitHub Pages can serve it).

@@ -152,3 +152,70 @@ func TestNightlyPlanKeysFollowPins(t *testing.T) {
 		t.Errorf("plan-cache.txt is not the plan of the recipes and lock the build uses:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// TestNightlyWrongResultsFailFirstNight: the compare step of a night whose
+// reference check came out wrong (the cases of a real run, a Vulkan check on
+// a model of another seed than the CPU reference) fails with exit 3 even with
+// no baseline, says so in the job summary, and publish does not make it the
+// last good nightly.
+func TestNightlyWrongResultsFailFirstNight(t *testing.T) {
+	home, out := t.TempDir(), t.TempDir()
+	dir := filepath.Join(home, "runs", "nightly-wrong")
+	if err := os.MkdirAll(filepath.Join(dir, "cases"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("../bench/report/testdata/correct-cmp-b/*.json")
+	if len(files) == 0 {
+		t.Fatal("no cases in bench/report/testdata/correct-cmp-b")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cases", filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hdr := `{"id":"nightly-wrong","suite":"smoke","target":"gfx1151","started":"2026-11-30T01:00:00Z","finished":"2026-11-30T01:05:00Z","cases":[]}`
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte(hdr), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "run-id"), []byte("nightly-wrong\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	step := func(name string) (string, int) {
+		cmd := exec.Command("bash", "nightly.sh", name)
+		cmd.Env = append(os.Environ(), "HALOFORGE_PROFILE=smoke", "HALOFORGE_HOME="+home, "HALOFORGE_OUT="+out, "GITHUB_STEP_SUMMARY=")
+		b, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return string(b), ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("nightly.sh %s: %v", name, err)
+		}
+		return string(b), 0
+	}
+	if log, code := step("cli"); code != 0 {
+		t.Fatalf("cli step: exit %d\n%s", code, log)
+	}
+	if b, err := exec.Command("../bin/haloforge", "db", "rebuild", "--home", home).CombinedOutput(); err != nil {
+		t.Fatalf("db rebuild: %v\n%s", err, b)
+	}
+	log, code := step("compare")
+	if code != 3 {
+		t.Fatalf("compare step of a wrong first night: exit %d, want 3\n%s", code, log)
+	}
+	if !strings.Contains(log, "reference check(s) wrong") {
+		t.Errorf("the step does not say why it failed:\n%s", log)
+	}
+	summary, _ := os.ReadFile(filepath.Join(out, "summary.md"))
+	if !strings.Contains(string(summary), "WRONG RESULTS") {
+		t.Errorf("job summary lacks the verdict:\n%s", summary)
+	}
+	if log, code := step("publish"); code != 0 {
+		t.Fatalf("publish step: exit %d\n%s", code, log)
+	}
+	if _, err := os.Stat(filepath.Join(home, "nightly", "last-good")); err == nil {
+		t.Error("a night with wrong results became the last good nightly")
+	}
+}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/haloforge/haloforge/bench"
 	"github.com/haloforge/haloforge/bench/report"
 )
 
@@ -13,11 +15,12 @@ func init() { addCommand(newReportCmd()) }
 
 func newReportCmd() *cobra.Command {
 	var (
-		db     resultsFlags
-		tgt    targetFlags
-		format string
-		html   bool
-		out    string
+		db        resultsFlags
+		tgt       targetFlags
+		format    string
+		html      bool
+		out       string
+		failWrong bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report [RUN]",
@@ -46,6 +49,10 @@ check's mean kld, kld p99, same top and ppl with its verdict as the note.
 
 --html writes one self-contained page (inline CSS, plots embedded as PNG: t/s
 by backend, t/s by context depth, memory) that opens with no network.
+
+--fail-wrong makes a reference check that came out wrong fail the command
+(exit 3) after the output is written: the nightly uses it so that a fast but
+wrong build fails the night even with no earlier night to compare with.
 
 Examples:
   haloforge report                         # latest run, markdown
@@ -99,6 +106,18 @@ Examples:
 			if err == nil && out != "" && out != "-" {
 				_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", out)
 			}
+			if err == nil && failWrong {
+				var wrong []string
+				for _, k := range rep.Correctness {
+					if k.Verdict == string(bench.StatusWrong) {
+						wrong = append(wrong, k.Case)
+					}
+				}
+				if len(wrong) > 0 {
+					return &exitError{code: exitRegression, err: fmt.Errorf("run %s: %d reference check(s) wrong (the backend's output differs from the CPU's): %s",
+						run.ID, len(wrong), strings.Join(wrong, ", "))}
+				}
+			}
 			return err
 		},
 	}
@@ -107,5 +126,6 @@ Examples:
 	cmd.Flags().StringVar(&format, "format", "md", "output format: md, json, csv or html")
 	cmd.Flags().BoolVar(&html, "html", false, "write a self-contained HTML page with plots (same as --format html)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to FILE instead of stdout")
+	cmd.Flags().BoolVar(&failWrong, "fail-wrong", false, "exit 3 when a reference check of the run is wrong (a backend whose output differs from the CPU's), as compare does for a regression")
 	return cmd
 }
