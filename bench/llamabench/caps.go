@@ -188,5 +188,5 @@ func isFlag(a string) bool {
 		return false
 	}
 	r := a[1]
-	return !(r >= '0' && r <= '9') && r != '.'
+	return (r < '0' || r > '9') && r != '.'
 }

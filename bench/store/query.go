@@ -278,14 +278,10 @@ func (s *Store) CaseHistory(ctx context.Context, f HistoryFilter) ([]bench.Run, 
 	return out, rows.Err()
 }
 
-// loadCases loads cases (with results) matching a WHERE clause over cases c
-// joined with runs r, grouped by run id and in case order.
-func (s *Store) loadCases(ctx context.Context, where string, args ...any) (map[string][]bench.CaseResult, error) {
-	return s.loadCasesWith(ctx, where, args, "", nil, fullRecords)
-}
-
-// loadCasesWith is loadCases with a further condition on the llama_bench
-// rows loaded (llamaWhere, " AND lb.... = ?", with its llamaArgs).
+// loadCasesWith loads cases (with results) matching a WHERE clause over
+// cases c joined with runs r, grouped by run id and in case order, with a
+// further condition on the llama_bench rows loaded (llamaWhere,
+// " AND lb.... = ?", with its llamaArgs).
 //
 // lean leaves each record's Fields and Order out (only the typed fields):
 // decoding those maps is most of a large run's load time, and only

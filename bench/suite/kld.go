@@ -117,7 +117,7 @@ func (s *Suite) validateCorrectness(errAt func(field, msg string, path ...any) e
 					return errAt(field("kld.reference"), fmt.Sprintf("unknown model %q: define it under models", k.Reference), kp...)
 				}
 			}
-			if err := k.Thresholds.Validate(); err != nil {
+			if err := k.Validate(); err != nil {
 				return errAt(field("kld"), err.Error(), kp...)
 			}
 		}
@@ -180,7 +180,7 @@ func (s *Suite) expandKLD(spec CaseSpec, add func(Case, CaseSpec), refs map[stri
 				"--kl-divergence-base", KLDMount+"/"+base)
 			argv = append(argv, perplexityBackendArgs("cpu")...)
 			add(Case{ID: refID, Tool: bench.ToolPerplexity, Backend: "cpu", Model: ref, Argv: argv,
-				KLD: &KLDCase{Role: correct.VerdictReference, BaseFile: base, Reference: refID, Thresholds: k.Thresholds.WithDefaults()}}, spec)
+				KLD: &KLDCase{Role: correct.VerdictReference, BaseFile: base, Reference: refID, Thresholds: k.WithDefaults()}}, spec)
 		}
 		for _, be := range spec.Backends {
 			if be == "cpu" {
@@ -197,7 +197,7 @@ func (s *Suite) expandKLD(spec CaseSpec, add func(Case, CaseSpec), refs map[stri
 				id += "/vs-" + ref
 			}
 			add(Case{ID: id, Tool: bench.ToolPerplexity, Backend: be, Model: mname, Argv: argv,
-				KLD: &KLDCase{Role: "check", BaseFile: base, Reference: refID, Thresholds: k.Thresholds.WithDefaults()}}, spec)
+				KLD: &KLDCase{Role: "check", BaseFile: base, Reference: refID, Thresholds: k.WithDefaults()}}, spec)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func TestRecipesCheckCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data = bytes.Replace(data, []byte("-DLLAMA_CURL=OFF"), []byte("-DLLAMA_CURLL=OFF"), -1)
+		data = bytes.ReplaceAll(data, []byte("-DLLAMA_CURL=OFF"), []byte("-DLLAMA_CURLL=OFF"))
 		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
 			t.Fatal(err)
 		}

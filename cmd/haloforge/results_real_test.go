@@ -172,7 +172,7 @@ func TestCompareBlamesTheRightModel(t *testing.T) {
 	mustCLI(t, "import", "--home", home, "--run", "new", slowModel(t, src, "llama ?B Q4_0"))
 	out, err := runResultsCLI(t, "compare", "--home", home, "base", "new", "--format", "json", "--threshold", "5%")
 	var ex *exitError
-	if err != nil && !(errors.As(err, &ex) && ex.code == exitRegression) {
+	if err != nil && (!errors.As(err, &ex) || ex.code != exitRegression) {
 		t.Fatalf("compare: %v\n%s", err, out)
 	}
 	var c struct {
@@ -295,7 +295,7 @@ func TestReadOnlyHome(t *testing.T) {
 		script := "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\""
 		cmd := exec.Command("unshare", append([]string{"-m", "sh", "-c", script, "sh", home, bin}, append(args, "--home", home)...)...)
 		out, err := cmd.CombinedOutput()
-		if ee, ok := err.(*exec.ExitError); err != nil && !(ok && ee.ExitCode() == exitRegression) {
+		if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != exitRegression) {
 			t.Errorf("%v on a read-only home: %v\n%s", args, err, out)
 		}
 	}

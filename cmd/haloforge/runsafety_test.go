@@ -342,7 +342,7 @@ cases:
 	if err := os.WriteFile(sf, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(extra ...string) (string, error, string) {
+	run := func(extra ...string) (string, string, error) {
 		home := testHome(t)
 		kmsg := filepath.Join(t.TempDir(), "kmsg")
 		if err := os.WriteFile(kmsg, nil, 0o644); err != nil {
@@ -364,11 +364,11 @@ cases:
 		_, _ = f.Write(upstream)
 		_ = f.Close()
 		err = c.Wait()
-		return out.String(), err, home
+		return out.String(), home, err
 	}
 
 	dir := t.TempDir()
-	out, err, home := run("--gpu-probe", "test -e "+dir+"/ok", "--gpu-recovery", "touch "+dir+"/ok")
+	out, home, err := run("--gpu-probe", "test -e "+dir+"/ok", "--gpu-recovery", "touch "+dir+"/ok")
 	t.Logf("with a recovery command: %v\n%s", err, out)
 	for _, want := range []string{"GPU Reset", "running the recovery command", "answered"} {
 		if !strings.Contains(out, want) {
@@ -393,7 +393,7 @@ cases:
 		t.Errorf("after recovery the next GPU case is %s: %s", next.Status, next.Error)
 	}
 
-	out, err, _ = run("--gpu-probe", "false")
+	out, _, err = run("--gpu-probe", "false")
 	t.Logf("without a recovery command: %v\n%s", err, out)
 	if err == nil || !strings.Contains(out, "GPU did not answer after a fault") || !strings.Contains(out, "haloforge bench --resume") || !strings.Contains(out, "skipped") {
 		t.Errorf("the policy without recovery was not followed")

@@ -115,5 +115,5 @@ func TestRepo(t *testing.T) {
 	if m, ok := FromEnv("/x"); !ok || m.Dir != "/x" {
 		t.Errorf("flag wins: %v %v", m, ok)
 	}
-	os.Unsetenv(EnvVar)
+	_ = os.Unsetenv(EnvVar)
 }

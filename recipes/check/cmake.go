@@ -223,19 +223,19 @@ func parseArgs(text string, i, line *int) []Arg {
 	}
 	for *i < n {
 		ch := text[*i]
-		switch {
-		case ch == ')':
+		switch ch {
+		case ')':
 			advance(*i + 1)
 			if depth == 0 {
 				return args
 			}
 			depth--
-		case ch == '(':
+		case '(':
 			depth++
 			advance(*i + 1)
-		case ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r':
+		case ' ', '\t', '\n', '\r':
 			advance(*i + 1)
-		case ch == '#':
+		case '#':
 			if end, ok := bracketEnd(text, *i+1); ok {
 				advance(end)
 			} else if nl := strings.IndexByte(text[*i:], '\n'); nl >= 0 {
@@ -243,12 +243,12 @@ func parseArgs(text string, i, line *int) []Arg {
 			} else {
 				advance(n)
 			}
-		case ch == '"':
+		case '"':
 			end := quotedEnd(text, *i+1)
 			body := text[*i+1 : max(*i+1, end-1)]
 			args = append(args, Arg{Text: body, Quoted: true})
 			advance(end)
-		case ch == '[':
+		case '[':
 			if end, ok := bracketEnd(text, *i); ok {
 				open := strings.IndexByte(text[*i+1:], '[') + 2
 				body := text[*i:end]
