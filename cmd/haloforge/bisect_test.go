@@ -1,0 +1,226 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/bisect"
+	"github.com/haloforge/haloforge/bench/llamabench"
+	"github.com/haloforge/haloforge/bench/report"
+	"github.com/haloforge/haloforge/recipes"
+)
+
+func TestBisectFlags(t *testing.T) {
+	t.Setenv("HALOFORGE_HOME", t.TempDir())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bisect"}, "needs --good RUN and --bad RUN"},
+		{[]string{"bisect", "--good", "a", "--bad", "b", "--reps", "1"}, "bad --reps 1"},
+		{[]string{"bisect", "--good", "a", "--bad", "b", "--reps", "6", "--max-reps", "3"}, "bad --max-reps 3"},
+		{[]string{"bisect", "--good", "a", "--bad", "b", "--alpha", "2"}, "bad --alpha 2"},
+		{[]string{"bisect", "--good", "a", "--bad", "b", "--threshold", "x"}, "bad --threshold"},
+		{[]string{"bisect", "--good", "a", "--bad", "b", "--source", "llama.cpp=" + t.TempDir()}, "not a git repository"},
+	} {
+		_, err := runCLI(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestWithReps(t *testing.T) {
+	for _, tc := range []struct{ in, want []string }{
+		{[]string{"llama-bench", "-m", "x", "-r", "2", "-o", "jsonl"}, []string{"llama-bench", "-m", "x", "-r", "7", "-o", "jsonl"}},
+		{[]string{"llama-bench", "--repetitions", "2"}, []string{"llama-bench", "--repetitions", "7"}},
+		{[]string{"llama-bench", "--repetitions=2"}, []string{"llama-bench", "--repetitions=7"}},
+		{[]string{"llama-bench", "-m", "x"}, []string{"llama-bench", "-m", "x", "-r", "7"}},
+	} {
+		in := append([]string(nil), tc.in...)
+		if got := withReps(tc.in, 7); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("withReps(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+		if !reflect.DeepEqual(in, tc.in) {
+			t.Errorf("withReps changed its argument: %v", tc.in)
+		}
+	}
+}
+
+func llamaRun(id string, cases map[string][]float64) bench.Run {
+	r := bench.Run{ID: id}
+	for cid, samples := range cases {
+		m, sd := bisect.MeanStd(samples)
+		r.Cases = append(r.Cases, bench.CaseResult{ID: cid, Tool: bench.ToolLlamaBench, Backend: "cpu", Model: "tiny-q4_0", Status: bench.StatusOK,
+			Llama: []llamabench.Record{{ModelFile: "tiny.gguf", NPrompt: map[string]int{"a": 64, "b": 128}[cid], AvgTS: m, StddevTS: sd, SamplesTS: samples, Backends: "CPU", NBatch: 2048, NUbatch: 512}}})
+	}
+	return r
+}
+
+func TestPickDelta(t *testing.T) {
+	good := llamaRun("g", map[string][]float64{"a": {100, 101, 99}, "b": {50, 51, 49}})
+	bad := llamaRun("b", map[string][]float64{"a": {90, 91, 89}, "b": {40, 41, 39}})
+	c := report.Compare(good, bad, report.CompareOptions{Threshold: 0.05})
+	d, err := pickDelta(c, "", "")
+	if err != nil || d.New.Case != "b" {
+		t.Fatalf("largest regression: %+v %v", d.New, err)
+	}
+	if d, err = pickDelta(c, "a", "pp64"); err != nil || d.New.Case != "a" {
+		t.Fatalf("--case a: %+v %v", d.New, err)
+	}
+	if _, err = pickDelta(c, "a", "tg128"); err == nil || !strings.Contains(err.Error(), "no llama-bench result of a tg128") {
+		t.Fatalf("unknown test: %v", err)
+	}
+	same := report.Compare(good, good, report.CompareOptions{Threshold: 0.05})
+	if _, err = pickDelta(same, "a", ""); err == nil || !strings.Contains(err.Error(), "no regression of a") || !strings.Contains(err.Error(), "unchanged") {
+		t.Fatalf("no regression: %v", err)
+	}
+}
+
+// gitRepo makes a real repository: c0..c3 on master, a side branch merged
+// at c4 (its commit is not first-parent), c5.
+func gitRepo(t *testing.T) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t",
+			"GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_AUTHOR_DATE=2026-11-01T10:00:00Z", "GIT_COMMITTER_DATE=2026-11-01T10:00:00Z")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	var hs []string
+	commit := func(msg string) {
+		if err := os.WriteFile(filepath.Join(dir, "f"), []byte(msg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", "f")
+		git("commit", "-q", "-m", msg)
+		hs = append(hs, git("rev-parse", "HEAD"))
+	}
+	git("init", "-q", "-b", "master")
+	for _, m := range []string{"c0", "c1", "c2", "c3"} {
+		commit(m)
+	}
+	git("checkout", "-q", "-b", "side", hs[1])
+	if err := os.WriteFile(filepath.Join(dir, "g"), []byte("side"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("add", "g")
+	git("commit", "-q", "-m", "side work")
+	side := git("rev-parse", "HEAD")
+	git("checkout", "-q", "master")
+	git("merge", "-q", "--no-ff", "-m", "c4 merge side", "side")
+	hs = append(hs, git("rev-parse", "HEAD"))
+	commit("c5")
+	return dir, append(hs, side)
+}
+
+func TestFirstParentRange(t *testing.T) {
+	repo, hs := gitRepo(t)
+	r, err := firstParentRange(repo, hs[1], hs[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subj []string
+	for _, c := range r {
+		subj = append(subj, c.Subject)
+		if c.Date != "2026-11-01T10:00:00Z" && c.Date != "2026-11-01T10:00:00+00:00" {
+			t.Fatalf("author date %q", c.Date)
+		}
+	}
+	if want := []string{"c1", "c2", "c3", "c4 merge side", "c5"}; !reflect.DeepEqual(subj, want) {
+		t.Fatalf("range %v, want %v (first-parent, oldest first)", subj, want)
+	}
+	if _, err := firstParentRange(repo, hs[5], hs[1]); err == nil || !strings.Contains(err.Error(), "not an ancestor") {
+		t.Fatalf("reversed pins: %v", err)
+	}
+	if _, err := firstParentRange(repo, hs[6], hs[5]); err == nil || !strings.Contains(err.Error(), "not on the first-parent history") {
+		t.Fatalf("good pin on a merged branch: %v", err)
+	}
+	if _, err := firstParentRange(repo, strings.Repeat("e", 40), hs[5]); err == nil || !strings.Contains(err.Error(), "has no commit") {
+		t.Fatalf("unknown pin: %v", err)
+	}
+	// the commit's tree, as a build's source override
+	dir := t.TempDir()
+	src := commitSource{component: "x", repo: repo, commit: hs[2]}
+	tree, err := src.tree(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(tree, "f")); err != nil || string(b) != "c2" {
+		t.Fatalf("tree of c2: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(tree, ".git")); !os.IsNotExist(err) {
+		t.Fatalf("the tree has .git: %v", err)
+	}
+}
+
+func TestAlignMovesThePin(t *testing.T) {
+	set, err := recipes.Request{}.LoadSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := recipes.LoadLock("../../stack.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt, _ := recipes.LookupTarget("gfx1151")
+	sel := recipes.Selection{Profile: "smoke"}
+	before, err := recipes.MakePlan(set, lock, tgt, sel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := lock.Component("llama.cpp")
+	c.Commit = strings.Repeat("a", 40)
+	moved, err := bisect.WithPin(lock, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := recipes.MakePlan(set, moved, tgt, sel, nil); err == nil {
+		t.Fatal("a moved lock planned with recipes that disagree")
+	}
+	align(set, moved)
+	after, err := recipes.MakePlan(set, moved, tgt, sel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Steps) != len(before.Steps) {
+		t.Fatalf("steps %d -> %d", len(before.Steps), len(after.Steps))
+	}
+	for i := range after.Steps {
+		if after.Steps[i].Component == "llama.cpp" && (after.Steps[i].Key == before.Steps[i].Key || after.Steps[i].Source.Commit != c.Commit) {
+			t.Fatalf("step %s did not move: %+v", after.Steps[i].ID, after.Steps[i].Source)
+		}
+	}
+	if bisectID("g", "b", "c", "pp64", "") != bisectID("g", "b", "c", "pp64", "") || bisectID("g", "b", "c", "pp64", "") == bisectID("g", "b", "c", "tg16", "") {
+		t.Fatal("bisect ids are not stable per what is bisected")
+	}
+}
+
+func TestCompareSuggestsBisect(t *testing.T) {
+	good := llamaRun("g", map[string][]float64{"a": {100, 101, 99}, "b": {50, 51, 49}})
+	bad := llamaRun("b", map[string][]float64{"a": {100, 101, 99}, "b": {40, 41, 39}})
+	var out strings.Builder
+	err := compareRuns(&out, good, bad, report.CompareOptions{Threshold: 0.05}, false, "")
+	if err == nil || !strings.Contains(out.String(), "haloforge bisect --good g --bad b --case b --test pp128 --source COMPONENT=DIR") {
+		t.Fatalf("err %v, output:\n%s", err, out.String())
+	}
+	out.Reset()
+	if err := compareRuns(&out, good, good, report.CompareOptions{Threshold: 0.05}, false, ""); err != nil || strings.Contains(out.String(), "bisect") {
+		t.Fatalf("no regression: err %v, output:\n%s", err, out.String())
+	}
+	out.Reset()
+	_ = compareRuns(&out, good, bad, report.CompareOptions{Threshold: 0.05}, true, "")
+	if strings.Contains(out.String(), "haloforge bisect") {
+		t.Fatal("the suggestion broke the JSON output")
+	}
+}
