@@ -859,9 +859,11 @@ func phaseTag(phase, key string) string {
 // whose reference the case used.
 func (b *bisector) imageName(spec images.Spec) (string, error) {
 	var names []string
+	repo := func(ref string) string { r, _, _ := strings.Cut(ref, ":"); return r }
 	for _, im := range spec.Images {
 		names = append(names, im.Name)
-		if b.o.image == im.Name || b.o.image == "" && im.Ref == b.kase.Image {
+		// the tag carries the step key, which moves with the pin
+		if b.o.image == im.Name || b.o.image == "" && repo(im.Ref) == repo(b.kase.Image) {
 			return im.Name, nil
 		}
 	}
