@@ -232,6 +232,18 @@ func (b *bisector) run(ctx context.Context) error {
 		b.progress("this bisection already finished")
 		return b.report(*b.log.Result)
 	}
+	moves, other := bisect.Diff(b.goodLock, b.badLock)
+	// a local repository must hold the pins it builds, before any build
+	for _, m := range moves {
+		repo, ok := b.repos[m.Component]
+		for _, c := range []string{m.Good.Commit, m.Bad.Commit} {
+			if ok && c != "" {
+				if _, err := gitOut(repo, "cat-file", "-e", c+"^{commit}"); err != nil {
+					return fmt.Errorf("--source %s=%s has no commit %s (pinned by run %s or %s): fetch it into that repository", m.Component, repo, c, b.goodRun.ID, b.badRun.ID)
+				}
+			}
+		}
+	}
 	// 1. both ends, rebuilt from the runs' locks and re-measured here
 	for _, end := range []string{"good", "bad"} {
 		lock := b.goodLock
@@ -254,7 +266,6 @@ func (b *bisector) run(ctx context.Context) error {
 	b.progress("reproduced: %s %s %+.1f %% (welch p=%.3g)", b.kase.ID, b.key.Test(), *d.ChangePct, pval(d))
 
 	// 2. which component
-	moves, other := bisect.Diff(b.goodLock, b.badLock)
 	for _, o := range other {
 		b.progress("also changed, not bisected: %s", o)
 	}
