@@ -260,6 +260,29 @@ func (b *bisector) run(ctx context.Context) error {
 		b.ends[end] = s
 	}
 	d, err := b.stats.Confirm(b.ends["good"], b.ends["bad"])
+	for err != nil && d.Verdict == report.Noise {
+		// within the spread: both ends again with more repetitions
+		n, more := b.reps.Next(min(len(b.ends["good"]), len(b.ends["bad"])))
+		if !more {
+			break
+		}
+		b.progress("the ends differ within their spread: measuring both again with %d repetitions", n)
+		for _, end := range []string{"good", "bad"} {
+			lock := b.goodLock
+			if end == "bad" {
+				lock = b.badLock
+			}
+			st, err := b.measureLogged(ctx, bisect.PhaseEnd, end, lock, n)
+			if err != nil {
+				return err
+			}
+			if st.RunErr != "" {
+				return fmt.Errorf("the %s end did not run: %s", end, st.RunErr)
+			}
+			b.ends[end] = st.Samples
+		}
+		d, err = b.stats.Confirm(b.ends["good"], b.ends["bad"])
+	}
 	if err != nil {
 		return fmt.Errorf("the regression of %s %s does not reproduce on this machine: %w", b.kase.ID, b.key.Test(), err)
 	}
@@ -704,41 +727,29 @@ func (b *bisector) measureUntilClear(ctx context.Context, phase, key string, loc
 	if built.BuildError != "" {
 		return nil, nil
 	}
-	var last []float64
 	reps := b.reps.Min
-	for _, m := range b.log.Measurements(phase, key) {
-		last, reps = m.Samples, m.Reps
+	if logged := b.log.Measurements(phase, key); len(logged) > 0 {
+		// the last measurement of the step says where it stands
+		m := logged[len(logged)-1]
+		b.progress("%s %s: %s (logged)", phase, short(key), describe(m))
 		if m.RunErr != "" || classify == nil || m.Verdict != bisect.Unclear {
-			b.progress("%s %s: %s (logged)", phase, short(key), describe(m))
-			return last, nil
+			return m.Samples, nil
 		}
 		n, more := b.reps.Next(m.Reps)
 		if !more {
-			return last, nil
+			return m.Samples, nil
 		}
+		b.progress("%s %s unclear: measuring again with %d repetitions", phase, short(key), n)
 		reps = n
-	}
-	if last != nil {
-		b.progress("%s %s unclear: measuring again with %d repetitions", phase, short(key), reps)
 	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		b.progress("measuring %s %s: %d repetitions", phase, short(key), reps)
-		st, err := b.measure(ctx, phase, key, built.Image, lock, reps)
+		st, err := b.measureImage(ctx, phase, key, built.Image, lock, reps, classify)
 		if err != nil {
 			return nil, err
 		}
-		if classify != nil && st.RunErr == "" {
-			st.Verdict = classify(st.Samples)
-		} else if st.RunErr != "" {
-			st.Verdict = bisect.Skip
-		}
-		if err := b.log.AddStep(st); err != nil {
-			return nil, err
-		}
-		b.progress("%s %s: %s", phase, short(key), describe(st))
 		if st.Verdict != bisect.Unclear {
 			return st.Samples, nil
 		}
@@ -749,6 +760,38 @@ func (b *bisector) measureUntilClear(ctx context.Context, phase, key string, loc
 		}
 		reps = n
 	}
+}
+
+// measureImage measures a built step, classifies and logs the measurement.
+func (b *bisector) measureImage(ctx context.Context, phase, key, image string, lock *recipes.Lock, reps int, classify func([]float64) bisect.Verdict) (bisect.Step, error) {
+	b.progress("measuring %s %s: %d repetitions", phase, short(key), reps)
+	st, err := b.measure(ctx, phase, key, image, lock, reps)
+	if err != nil {
+		return st, err
+	}
+	switch {
+	case st.RunErr != "":
+		st.Verdict = bisect.Skip
+	case classify != nil:
+		st.Verdict = classify(st.Samples)
+	}
+	if err := b.log.AddStep(st); err != nil {
+		return st, err
+	}
+	b.progress("%s %s: %s", phase, short(key), describe(st))
+	return st, nil
+}
+
+// measureLogged measures an already built step once more with reps.
+func (b *bisector) measureLogged(ctx context.Context, phase, key string, lock *recipes.Lock, reps int) (bisect.Step, error) {
+	built, ok := b.log.Build(phase, key)
+	if !ok || built.Image == "" {
+		return bisect.Step{}, fmt.Errorf("%s %s has no built image", phase, key)
+	}
+	if logged := b.log.Measurements(phase, key); len(logged) > 0 && logged[len(logged)-1].Reps >= reps {
+		return logged[len(logged)-1], nil // measured before an interruption
+	}
+	return b.measureImage(ctx, phase, key, built.Image, lock, reps, nil)
 }
 
 func describe(s bisect.Step) string {
