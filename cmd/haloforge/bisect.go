@@ -250,7 +250,7 @@ func (b *bisector) run(ctx context.Context) error {
 		if end == "bad" {
 			lock = b.badLock
 		}
-		s, err := b.measureUntilClear(ctx, bisect.PhaseEnd, end, lock, nil, nil)
+		s, err := b.measureUntilClear(ctx, bisect.PhaseEnd, end, lock, nil, endVerdict(end))
 		if err != nil {
 			return fmt.Errorf("the %s end: %w", end, err)
 		}
@@ -272,7 +272,7 @@ func (b *bisector) run(ctx context.Context) error {
 			if end == "bad" {
 				lock = b.badLock
 			}
-			st, err := b.measureLogged(ctx, bisect.PhaseEnd, end, lock, n)
+			st, err := b.measureLogged(ctx, bisect.PhaseEnd, end, lock, n, endVerdict(end))
 			if err != nil {
 				return err
 			}
@@ -783,7 +783,7 @@ func (b *bisector) measureImage(ctx context.Context, phase, key, image string, l
 }
 
 // measureLogged measures an already built step once more with reps.
-func (b *bisector) measureLogged(ctx context.Context, phase, key string, lock *recipes.Lock, reps int) (bisect.Step, error) {
+func (b *bisector) measureLogged(ctx context.Context, phase, key string, lock *recipes.Lock, reps int, classify func([]float64) bisect.Verdict) (bisect.Step, error) {
 	built, ok := b.log.Build(phase, key)
 	if !ok || built.Image == "" {
 		return bisect.Step{}, fmt.Errorf("%s %s has no built image", phase, key)
@@ -791,7 +791,16 @@ func (b *bisector) measureLogged(ctx context.Context, phase, key string, lock *r
 	if logged := b.log.Measurements(phase, key); len(logged) > 0 && logged[len(logged)-1].Reps >= reps {
 		return logged[len(logged)-1], nil // measured before an interruption
 	}
-	return b.measureImage(ctx, phase, key, built.Image, lock, reps, nil)
+	return b.measureImage(ctx, phase, key, built.Image, lock, reps, classify)
+}
+
+// endVerdict labels the ends' measurements in the log and the table.
+func endVerdict(end string) func([]float64) bisect.Verdict {
+	v := bisect.Good
+	if end == "bad" {
+		v = bisect.Bad
+	}
+	return func([]float64) bisect.Verdict { return v }
 }
 
 func describe(s bisect.Step) string {
@@ -963,6 +972,10 @@ func (b *bisector) measure(ctx context.Context, phase, key, image string, lock *
 		return info, l.Digest(), map[string][]byte{stackFile: l.Marshal()}, nil
 	}
 	next, err := session.Run(ctx, so, w)
+	if ctx.Err() != nil {
+		// interrupted: nothing is logged, --resume measures the step again
+		return st, ctx.Err()
+	}
 	if next == nil {
 		if err == nil {
 			err = errors.New("the bench session returned no run")
