@@ -124,7 +124,22 @@ func TestBisectMeasuresForReal(t *testing.T) {
 	if again, _ := os.ReadDir(filepath.Join(home, "runs")); len(again) != len(runs) {
 		t.Fatalf("a logged measurement was rerun: %d runs, then %d", len(runs), len(again))
 	}
-	if v := resumed.Verdicts(bisect.PhaseCommit); v["c1"] != bisect.Good {
+
+	// unclear with 3 repetitions: measured again with 6 (--max-reps), then
+	// still unclear: skipped
+	if err := b.log.AddStep(bisect.Step{Phase: bisect.PhaseCommit, Key: "c2", Image: runtime.SmokeRef, BuildSec: 1}); err != nil {
+		t.Fatal(err)
+	}
+	unclear := func([]float64) bisect.Verdict { return bisect.Unclear }
+	s3, err := b.measureUntilClear(ctx, bisect.PhaseCommit, "c2", lock, nil, unclear)
+	if err != nil || len(s3) != 6 {
+		t.Fatalf("unclear step: %v %v\n%s", s3, err, out.String())
+	}
+	ms := b.log.Measurements(bisect.PhaseCommit, "c2")
+	if len(ms) != 2 || ms[0].Reps != 3 || ms[1].Reps != 6 || len(ms[0].Samples) != 3 {
+		t.Fatalf("unclear step measurements: %+v", ms)
+	}
+	if v := b.log.Verdicts(bisect.PhaseCommit); v["c1"] != bisect.Good || v["c2"] != bisect.Unclear || !v["c2"].Skipped() {
 		t.Fatalf("verdicts %v", v)
 	}
 }
