@@ -138,6 +138,8 @@ func TestClassify(t *testing.T) {
 		{"like bad", []float64{88.2, 87.8, 88.9, 87.1, 88}, Bad},
 		{"worse than bad is bad", []float64{70, 71, 69}, Bad},
 		{"halfway is unclear", []float64{94, 94.5, 93.5, 94.2}, Unclear},
+		{"differs from both, near bad", []float64{89.6, 89.9, 89.7, 89.8}, Bad},
+		{"differs from both, near good", []float64{98.4, 98.6, 98.5, 98.3}, Good},
 		{"too few repetitions to tell", []float64{95, 83}, Unclear},
 		{"no numbers", nil, Skip},
 	}

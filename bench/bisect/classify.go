@@ -59,8 +59,11 @@ func (s Stats) Confirm(good, bad []float64) (report.Delta, error) {
 // Classify judges a step's samples against both ends: bad when it is a
 // regression from the good end and not an improvement over the bad end,
 // good when it is an improvement over the bad end and not a regression from
-// the good end, else unclear (more repetitions, then skip). No samples at
-// all (the case failed) is Skip.
+// the good end. When it is both (it differs from each end, as a step
+// measured in another moment of a busy machine can), its place between the
+// ends decides, on a log scale: in the third nearest the bad end it is bad,
+// in the third nearest the good end good. Anything else is unclear (more
+// repetitions, then skip). No samples at all (the case failed) is Skip.
 func (s Stats) Classify(good, bad, step []float64) Verdict {
 	if len(step) == 0 {
 		return Skip
@@ -74,6 +77,18 @@ func (s Stats) Classify(good, bad, step []float64) Verdict {
 		return Bad
 	case faster && !slower:
 		return Good
+	case slower && faster:
+		g, _ := MeanStd(good)
+		b, _ := MeanStd(bad)
+		m, _ := MeanStd(step)
+		if g > b && b > 0 && m > 0 {
+			switch p := math.Log(m/b) / math.Log(g/b); {
+			case p < 1.0/3:
+				return Bad
+			case p > 2.0/3:
+				return Good
+			}
+		}
 	}
 	return Unclear
 }
