@@ -224,3 +224,38 @@ func TestCompareSuggestsBisect(t *testing.T) {
 		t.Fatal("the suggestion broke the JSON output")
 	}
 }
+
+// TestRebuildCostOrder moves llama.cpp and therock (ROCm, which most of
+// the stack is built on) in the real recipes' whole-stack plan: llama.cpp
+// rebuilds fewer, lighter steps, so it is tried first.
+func TestRebuildCostOrder(t *testing.T) {
+	set, err := recipes.Request{}.LoadSet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := recipes.LoadLock("../../stack.lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	for _, name := range []string{"therock", "llama.cpp"} {
+		c, _ := good.Component(name)
+		c.Commit = strings.Repeat("b", 40)
+		if bad, err = bisect.WithPin(bad, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	moves, other := bisect.Diff(good, bad)
+	if len(moves) != 2 || len(other) != 0 {
+		t.Fatalf("moves %+v other %v", moves, other)
+	}
+	b := &bisector{set: set, goodLock: good, target: "gfx1151"}
+	cost := b.rebuildCost(moves)
+	t.Logf("rebuild costs: %v", cost)
+	if cost["llama.cpp"] <= 0 || cost["therock"] <= cost["llama.cpp"] {
+		t.Fatalf("costs %v: therock must cost more than llama.cpp, both more than 0", cost)
+	}
+	if o := bisect.Order(moves, cost); o[0].Component != "llama.cpp" || o[1].Component != "therock" {
+		t.Fatalf("order %+v", o)
+	}
+}
