@@ -1,15 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -161,7 +160,6 @@ type bisector struct {
 	log    *bisect.Log
 	dir    string
 	client *dagger.Client
-	ends   map[string][]float64
 }
 
 func (b *bisector) close() {
@@ -198,13 +196,13 @@ func newBisector(cmd *cobra.Command, o bisectOpts) (*bisector, error) {
 	}
 	b := &bisector{cmd: cmd, o: o, out: cmd.OutOrStdout(), errw: cmd.ErrOrStderr(), home: bench.Home(),
 		stats: bisect.Stats{Threshold: th, Alpha: o.alpha}, reps: bisect.Repetitions{Min: o.reps, Max: o.maxReps},
-		repos: map[string]string{}, ends: map[string][]float64{}}
+		repos: map[string]string{}}
 	srcs, err := recipes.ParseSourceFlags(o.sources)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range srcs {
-		if _, err := gitOut(s.Dir, "rev-parse", "--git-dir"); err != nil {
+		if err := bisect.IsRepo(s.Dir); err != nil {
 			return nil, fmt.Errorf("--source %s=%s: not a git repository (%v): bisect lists the commits between the pins from it", s.Component, s.Dir, err)
 		}
 		b.repos[s.Component] = s.Dir
@@ -228,82 +226,32 @@ func (b *bisector) run(ctx context.Context) error {
 		return err
 	}
 	b.progress("log %s", b.log.Path)
-	if b.log.Result != nil {
-		b.progress("this bisection already finished")
-		return b.report(*b.log.Result)
-	}
-	moves, other := bisect.Diff(b.goodLock, b.badLock)
+	moves, _ := bisect.Diff(b.goodLock, b.badLock)
 	// a local repository must hold the pins it builds, before any build
 	for _, m := range moves {
 		repo, ok := b.repos[m.Component]
 		for _, c := range []string{m.Good.Commit, m.Bad.Commit} {
-			if ok && c != "" {
-				if _, err := gitOut(repo, "cat-file", "-e", c+"^{commit}"); err != nil {
-					return fmt.Errorf("--source %s=%s has no commit %s (pinned by run %s or %s): fetch it into that repository", m.Component, repo, c, b.goodRun.ID, b.badRun.ID)
-				}
+			if ok && c != "" && !bisect.HasCommit(repo, c) {
+				return fmt.Errorf("--source %s=%s has no commit %s (pinned by run %s or %s): fetch it into that repository", m.Component, repo, c, b.goodRun.ID, b.badRun.ID)
 			}
 		}
 	}
-	// 1. both ends, rebuilt from the runs' locks and re-measured here
-	for _, end := range []string{"good", "bad"} {
-		lock := b.goodLock
-		if end == "bad" {
-			lock = b.badLock
-		}
-		s, err := b.measureUntilClear(ctx, bisect.PhaseEnd, end, lock, nil, endVerdict(end))
-		if err != nil {
-			return fmt.Errorf("the %s end: %w", end, err)
-		}
-		if len(s) == 0 {
-			return fmt.Errorf("the %s end (run %s) did not build or run here: see the table above; nothing to bisect", end, b.runOf(end))
-		}
-		b.ends[end] = s
+	d := &bisect.Driver{Exec: b, Log: b.log, Stats: b.stats, Reps: b.reps, Good: b.goodLock, Bad: b.badLock,
+		Repos: b.repos, Component: b.o.component, MaxSteps: b.o.maxSteps, Cost: b.rebuildCost,
+		Case: b.kase.ID + " " + b.key.Test(), Progress: b.out}
+	if b.haveMirror {
+		d.Mirror = b.mirror.Path
 	}
-	d, err := b.stats.Confirm(b.ends["good"], b.ends["bad"])
-	for err != nil && d.Verdict == report.Noise {
-		// within the spread: both ends again with more repetitions
-		n, more := b.reps.Next(min(len(b.ends["good"]), len(b.ends["bad"])))
-		if !more {
-			break
-		}
-		b.progress("the ends differ within their spread: measuring both again with %d repetitions", n)
-		for _, end := range []string{"good", "bad"} {
-			lock := b.goodLock
-			if end == "bad" {
-				lock = b.badLock
-			}
-			st, err := b.measureLogged(ctx, bisect.PhaseEnd, end, lock, n, endVerdict(end))
-			if err != nil {
-				return err
-			}
-			if st.RunErr != "" {
-				return fmt.Errorf("the %s end did not run: %s", end, st.RunErr)
-			}
-			b.ends[end] = st.Samples
-		}
-		d, err = b.stats.Confirm(b.ends["good"], b.ends["bad"])
+	res, err := d.Run(ctx)
+	var unfinished *bisect.ErrUnfinished
+	if errors.As(err, &unfinished) {
+		b.log.WriteTable(b.out)
+		return &exitError{code: 3, err: fmt.Errorf("bisection not finished after --max-steps %d (%s): %w", b.o.maxSteps, b.log.Path, err)}
 	}
-	if err != nil {
-		return fmt.Errorf("the regression of %s %s does not reproduce on this machine: %w", b.kase.ID, b.key.Test(), err)
-	}
-	b.progress("reproduced: %s %s %+.1f %% (welch p=%.3g)", b.kase.ID, b.key.Test(), *d.ChangePct, pval(d))
-
-	// 2. which component
-	for _, o := range other {
-		b.progress("also changed, not bisected: %s", o)
-	}
-	if len(moves) == 0 {
-		return b.finish(bisect.Result{Message: "the two runs' locks pin the same component sources: the regression comes from " + orText(other, "outside the stack (host, drivers, suite)")})
-	}
-	move, err := b.guiltyComponent(ctx, moves)
 	if err != nil {
 		return err
 	}
-	if move == nil {
-		return b.finish(bisect.Result{Message: "no single component: each of " + moveNames(moves) + " alone at its bad pin performs like the good end; the regression needs several of them together, or comes from " + orText(other, "outside the component pins")})
-	}
-	// 3. which commit
-	return b.commits(ctx, *move)
+	return b.report(res)
 }
 
 func sideText(s *report.Side) string {
@@ -311,35 +259,6 @@ func sideText(s *report.Side) string {
 		return "—"
 	}
 	return report.FormatStat(*s.Stat)
-}
-
-func pval(d report.Delta) float64 {
-	if d.PValue == nil {
-		return math.NaN()
-	}
-	return *d.PValue
-}
-
-func orText(xs []string, none string) string {
-	if len(xs) == 0 {
-		return none
-	}
-	return strings.Join(xs, "; ")
-}
-
-func moveNames(ms []bisect.Move) string {
-	var n []string
-	for _, m := range ms {
-		n = append(n, m.Component)
-	}
-	return strings.Join(n, ", ")
-}
-
-func (b *bisector) runOf(end string) string {
-	if end == "good" {
-		return b.goodRun.ID
-	}
-	return b.badRun.ID
 }
 
 // load resolves the runs, picks and confirms the case from the stored
@@ -450,40 +369,6 @@ func pickDelta(c report.Comparison, caseID, test string) (report.Delta, error) {
 	return report.Delta{}, fmt.Errorf("compare finds no regression of %s from %s to %s (%s): nothing to bisect", what, c.Base, c.New, strings.Join(seen, "; "))
 }
 
-// guiltyComponent returns the moved component whose bad pin alone makes
-// the good lock slow, trying the cheapest rebuild first; nil when none does.
-func (b *bisector) guiltyComponent(ctx context.Context, moves []bisect.Move) (*bisect.Move, error) {
-	if b.o.component != "" {
-		for _, m := range moves {
-			if m.Component == b.o.component {
-				return &m, nil
-			}
-		}
-		return nil, fmt.Errorf("--component %s: its pin is the same in both runs' locks (moved: %s)", b.o.component, moveNames(moves))
-	}
-	if len(moves) == 1 {
-		b.progress("only %s moved (%s -> %s)", moves[0].Component, short(bisect.Pin(moves[0].Good)), short(bisect.Pin(moves[0].Bad)))
-		return &moves[0], nil
-	}
-	ordered := bisect.Order(moves, b.rebuildCost(moves))
-	for i, m := range ordered {
-		b.progress("component %d/%d: %s at its bad pin %s (rebuild cost %d)", i+1, len(ordered), m.Component, short(bisect.Pin(m.Bad)), m.Cost)
-		lock, err := bisect.WithPin(b.goodLock, m.Bad)
-		if err != nil {
-			return nil, err
-		}
-		s, err := b.measureUntilClear(ctx, bisect.PhaseComponent, m.Component, lock, nil, b.classifier())
-		if err != nil {
-			return nil, err
-		}
-		if len(s) > 0 && b.stats.Classify(b.ends["good"], b.ends["bad"], s) == bisect.Bad {
-			b.progress("guilty component: %s", m.Component)
-			return &m, nil
-		}
-	}
-	return nil, nil
-}
-
 // rebuildCost is how many plan steps change key when a component moves,
 // heavy steps counting ten.
 func (b *bisector) rebuildCost(moves []bisect.Move) map[string]int {
@@ -519,307 +404,6 @@ func (b *bisector) rebuildCost(moves []bisect.Move) map[string]int {
 	return cost
 }
 
-// commits binary-searches the moved component's first-parent commits.
-func (b *bisector) commits(ctx context.Context, m bisect.Move) error {
-	repo, err := b.repoOf(m)
-	if err != nil {
-		return b.finish(bisect.Result{Component: m.Component, Message: fmt.Sprintf("the guilty component is %s (%s -> %s); %v", m.Component, short(bisect.Pin(m.Good)), short(bisect.Pin(m.Bad)), err)})
-	}
-	if b.log.Range == nil || b.log.Range.Component != m.Component {
-		r, err := firstParentRange(repo, m.Good.Commit, m.Bad.Commit)
-		if err != nil {
-			return err
-		}
-		if err := b.log.SetRange(bisect.Range{Component: m.Component, Commits: r}); err != nil {
-			return err
-		}
-	}
-	r := b.log.Range.Commits
-	b.progress("%s: %d commit(s) between %s and %s (first-parent, %s)", m.Component, len(r)-1, short(m.Good.Commit), short(m.Bad.Commit), repo)
-	steps := 0
-	for {
-		out, err := bisect.Search(r, b.log.Verdicts(bisect.PhaseCommit))
-		if err != nil {
-			return b.finish(bisect.Result{Component: m.Component, Message: err.Error()})
-		}
-		if out.Done() {
-			res := bisect.Result{Component: m.Component}
-			if out.FirstBad >= 0 {
-				c := r[out.FirstBad]
-				res.FirstBad = &c
-				res.Message = fmt.Sprintf("first bad commit of %s: %s %q (%s)", m.Component, c.Hash, c.Subject, c.Date)
-			} else {
-				var hs []string
-				for _, i := range out.Candidates {
-					res.Candidates = append(res.Candidates, r[i])
-					hs = append(hs, r[i].Short())
-				}
-				res.Message = fmt.Sprintf("no single guilty commit of %s: skipped commits hide it; the first bad one is among %s", m.Component, strings.Join(hs, " "))
-			}
-			return b.finish(res)
-		}
-		if b.o.maxSteps > 0 && steps >= b.o.maxSteps {
-			b.progress("stopped after --max-steps %d with %d commit(s) in doubt; continue with --resume", b.o.maxSteps, out.Remaining)
-			b.log.WriteTable(b.out)
-			return &exitError{code: 3, err: fmt.Errorf("bisection of %s not finished (%s)", m.Component, b.log.Path)}
-		}
-		c := r[out.Next]
-		b.progress("step %d (about %d left): %s %s %q", steps+1, int(math.Ceil(math.Log2(float64(out.Remaining)))), m.Component, c.Short(), c.Subject)
-		pin := m.Bad
-		pin.Commit = c.Hash
-		lock, err := bisect.WithPin(b.goodLock, pin)
-		if err != nil {
-			return err
-		}
-		if _, err := b.measureUntilClear(ctx, bisect.PhaseCommit, c.Hash, lock, &commitSource{component: m.Component, repo: repo, commit: c.Hash}, b.classifier()); err != nil {
-			return err
-		}
-		steps++
-	}
-}
-
-func (b *bisector) classifier() func([]float64) bisect.Verdict {
-	return func(s []float64) bisect.Verdict { return b.stats.Classify(b.ends["good"], b.ends["bad"], s) }
-}
-
-// repoOf is the git repository m's commits are listed and archived from.
-func (b *bisector) repoOf(m bisect.Move) (string, error) {
-	if r, ok := b.repos[m.Component]; ok {
-		return r, nil
-	}
-	if m.Good.Commit == "" || m.Bad.Commit == "" {
-		return "", fmt.Errorf("it is pinned by tarball, not git commit: there are no commits to bisect")
-	}
-	if b.haveMirror {
-		return b.mirror.Path(m.Bad.Git)
-	}
-	return "", fmt.Errorf("to bisect its commits give --source %s=DIR (a git repository holding both pins) or --mirror DIR", m.Component)
-}
-
-// firstParentRange lists good and the first-parent commits up to bad,
-// oldest first.
-func firstParentRange(repo, good, bad string) ([]bisect.Commit, error) {
-	for _, c := range []string{good, bad} {
-		if _, err := gitOut(repo, "cat-file", "-e", c+"^{commit}"); err != nil {
-			return nil, fmt.Errorf("%s has no commit %s: fetch it into the repository (or the mirror)", repo, c)
-		}
-	}
-	if _, err := gitOut(repo, "merge-base", "--is-ancestor", good, bad); err != nil {
-		return nil, fmt.Errorf("in %s, the good pin %s is not an ancestor of the bad pin %s: no range to bisect", repo, short(good), short(bad))
-	}
-	fp, err := gitOut(repo, "rev-list", "--first-parent", bad)
-	if err != nil {
-		return nil, err
-	}
-	if !slices.Contains(strings.Fields(fp), resolveFull(repo, good)) {
-		return nil, fmt.Errorf("in %s, %s is not on the first-parent history of %s: bisect the merged branch with its own pins", repo, short(good), short(bad))
-	}
-	const format = "--format=%H%x1f%aI%x1f%s"
-	tail, err := gitOut(repo, "log", "--first-parent", format, good+".."+bad)
-	if err != nil {
-		return nil, err
-	}
-	head, err := gitOut(repo, "log", "-1", format, good)
-	if err != nil {
-		return nil, err
-	}
-	r, err := bisect.ParseLog(tail + head)
-	if err != nil {
-		return nil, err
-	}
-	if len(r) < 2 {
-		return nil, fmt.Errorf("in %s, %s and %s are the same commit: no range to bisect", repo, short(good), short(bad))
-	}
-	return r, nil
-}
-
-func resolveFull(repo, rev string) string {
-	s, _ := gitOut(repo, "rev-parse", rev+"^{commit}")
-	return strings.TrimSpace(s)
-}
-
-func gitOut(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return string(out), nil
-}
-
-func short(s string) string {
-	if len(s) > 12 {
-		return s[:12]
-	}
-	return s
-}
-
-// commitSource is a commit of a component built from a local repository.
-type commitSource struct{ component, repo, commit string }
-
-// tree writes the commit's tree (git archive: no .git) under dir once.
-func (c commitSource) tree(dir string) (string, error) {
-	dest := filepath.Join(dir, "src", c.component+"-"+short(c.commit))
-	if _, err := os.Stat(filepath.Join(dest, ".complete")); err == nil {
-		return dest, nil
-	}
-	_ = os.RemoveAll(dest)
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return "", err
-	}
-	archive := exec.Command("git", "-C", c.repo, "archive", "--format=tar", c.commit)
-	untar := exec.Command("tar", "-x", "-C", dest)
-	pipe, err := archive.StdoutPipe()
-	if err != nil {
-		return "", err
-	}
-	untar.Stdin = pipe
-	var e1, e2 strings.Builder
-	archive.Stderr, untar.Stderr = &e1, &e2
-	if err := untar.Start(); err != nil {
-		return "", err
-	}
-	if err := archive.Run(); err != nil {
-		_ = untar.Wait()
-		return "", fmt.Errorf("git archive %s in %s: %v: %s", c.commit, c.repo, err, strings.TrimSpace(e1.String()))
-	}
-	if err := untar.Wait(); err != nil {
-		return "", fmt.Errorf("unpacking %s: %v: %s", c.commit, err, strings.TrimSpace(e2.String()))
-	}
-	return dest, os.WriteFile(filepath.Join(dest, ".complete"), nil, 0o644)
-}
-
-// measureUntilClear builds (unless logged) and measures (unless logged)
-// one step, measuring again with more repetitions while classify says
-// unclear. It returns the last samples; none when the build or the run
-// failed (logged as a skip).
-func (b *bisector) measureUntilClear(ctx context.Context, phase, key string, lock *recipes.Lock, src *commitSource, classify func([]float64) bisect.Verdict) ([]float64, error) {
-	if src == nil {
-		// a component with a local repository is always built from it
-		for comp, repo := range b.repos {
-			if c, ok := lock.Component(comp); ok && c.Commit != "" {
-				src = &commitSource{component: comp, repo: repo, commit: c.Commit}
-			}
-		}
-	}
-	built, ok := b.log.Build(phase, key)
-	if !ok {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		b.progress("building %s %s", phase, short(key))
-		st, err := b.build(ctx, phase, key, lock, src)
-		if err != nil {
-			return nil, err
-		}
-		if err := b.log.AddStep(st); err != nil {
-			return nil, err
-		}
-		built = st
-		if st.BuildError != "" {
-			b.progress("%s %s does not build: skipped (%s)", phase, short(key), firstLine(st.BuildError))
-		} else {
-			b.progress("built %s in %s", st.Image, time.Duration(st.BuildSec*float64(time.Second)).Round(time.Second))
-		}
-	}
-	if built.BuildError != "" {
-		return nil, nil
-	}
-	reps := b.reps.Min
-	if logged := b.log.Measurements(phase, key); len(logged) > 0 {
-		// the last measurement of the step says where it stands
-		m := logged[len(logged)-1]
-		b.progress("%s %s: %s (logged)", phase, short(key), describe(m))
-		if m.RunErr != "" || classify == nil || m.Verdict != bisect.Unclear {
-			return m.Samples, nil
-		}
-		n, more := b.reps.Next(m.Reps)
-		if !more {
-			return m.Samples, nil
-		}
-		b.progress("%s %s unclear: measuring again with %d repetitions", phase, short(key), n)
-		reps = n
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		st, err := b.measureImage(ctx, phase, key, built.Image, lock, reps, classify)
-		if err != nil {
-			return nil, err
-		}
-		if st.Verdict != bisect.Unclear {
-			return st.Samples, nil
-		}
-		n, more := b.reps.Next(st.Reps)
-		if !more {
-			b.progress("%s %s still unclear with %d repetitions: skipped", phase, short(key), st.Reps)
-			return st.Samples, nil
-		}
-		reps = n
-	}
-}
-
-// measureImage measures a built step, classifies and logs the measurement.
-func (b *bisector) measureImage(ctx context.Context, phase, key, image string, lock *recipes.Lock, reps int, classify func([]float64) bisect.Verdict) (bisect.Step, error) {
-	b.progress("measuring %s %s: %d repetitions", phase, short(key), reps)
-	st, err := b.measure(ctx, phase, key, image, lock, reps)
-	if err != nil {
-		return st, err
-	}
-	switch {
-	case st.RunErr != "":
-		st.Verdict = bisect.Skip
-	case classify != nil:
-		st.Verdict = classify(st.Samples)
-	}
-	if err := b.log.AddStep(st); err != nil {
-		return st, err
-	}
-	b.progress("%s %s: %s", phase, short(key), describe(st))
-	return st, nil
-}
-
-// measureLogged measures an already built step once more with reps.
-func (b *bisector) measureLogged(ctx context.Context, phase, key string, lock *recipes.Lock, reps int, classify func([]float64) bisect.Verdict) (bisect.Step, error) {
-	built, ok := b.log.Build(phase, key)
-	if !ok || built.Image == "" {
-		return bisect.Step{}, fmt.Errorf("%s %s has no built image", phase, key)
-	}
-	if logged := b.log.Measurements(phase, key); len(logged) > 0 && logged[len(logged)-1].Reps >= reps {
-		return logged[len(logged)-1], nil // measured before an interruption
-	}
-	return b.measureImage(ctx, phase, key, built.Image, lock, reps, classify)
-}
-
-// endVerdict labels the ends' measurements in the log and the table.
-func endVerdict(end string) func([]float64) bisect.Verdict {
-	v := bisect.Good
-	if end == "bad" {
-		v = bisect.Bad
-	}
-	return func([]float64) bisect.Verdict { return v }
-}
-
-func describe(s bisect.Step) string {
-	if s.RunErr != "" {
-		return "did not run: " + s.RunErr
-	}
-	m, sd := bisect.MeanStd(s.Samples)
-	v := string(s.Verdict)
-	if v == "" {
-		v = "measured"
-	}
-	return fmt.Sprintf("%.2f ± %.2f t/s over %d repetitions: %s", m, sd, len(s.Samples), v)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
-
 // align makes the recipe set agree with lock: each locked component's
 // recipe takes the lock's source, so the plan of a past or moved lock is
 // made with this checkout's build steps and the lock's pins.
@@ -849,18 +433,19 @@ func (b *bisector) plan(lock *recipes.Lock, srcs []recipes.SourceDir) (*recipes.
 	return recipes.MakePlan(b.set, lock, t, recipes.Selection{Profile: b.profile}, ov)
 }
 
-// build builds the case's image from lock (and src) and exports it.
-func (b *bisector) build(ctx context.Context, phase, key string, lock *recipes.Lock, src *commitSource) (bisect.Step, error) {
-	st := bisect.Step{Phase: phase, Key: key}
+// Build builds the case's image of p through the pipeline and exports it
+// to Docker (bisect.Executor).
+func (b *bisector) Build(ctx context.Context, pt bisect.Point) (bisect.Step, error) {
+	st := bisect.Step{Phase: pt.Phase, Key: pt.Key}
 	var srcs []recipes.SourceDir
-	if src != nil {
-		dir, err := src.tree(b.dir)
+	if pt.Source != nil {
+		dir, err := pt.Source.Tree(b.dir)
 		if err != nil {
 			return st, err
 		}
-		srcs = append(srcs, recipes.SourceDir{Component: src.component, Dir: dir})
+		srcs = append(srcs, recipes.SourceDir{Component: pt.Source.Component, Dir: dir})
 	}
-	p, err := b.plan(lock, srcs)
+	p, err := b.plan(pt.Lock, srcs)
 	if err != nil {
 		return st, err
 	}
@@ -900,7 +485,7 @@ func (b *bisector) build(ctx context.Context, phase, key string, lock *recipes.L
 		}
 		return st, err
 	}
-	ref := fmt.Sprintf("haloforge-bisect/%s:%s-%s", name, strings.TrimPrefix(b.log.Header.ID, "bisect-"), phaseTag(phase, key))
+	ref := fmt.Sprintf("haloforge-bisect/%s:%s-%s", name, strings.TrimPrefix(b.log.Header.ID, "bisect-"), phaseTag(pt.Phase, pt.Key))
 	if _, err := stack.ExportImage(ctx, name, ref); err != nil {
 		return st, err
 	}
@@ -914,7 +499,7 @@ func phaseTag(phase, key string) string {
 			return r
 		}
 		return '-'
-	}, strings.ToLower(short(key)))
+	}, strings.ToLower(key[:min(len(key), 12)]))
 	return phase + "-" + k
 }
 
@@ -931,7 +516,7 @@ func (b *bisector) imageName(spec images.Spec) (string, error) {
 		}
 	}
 	if b.o.image != "" {
-		return "", fmt.Errorf("--image %s: the %s plan for %s has no such image (it has %s)", b.o.image, orText([]string{b.profile}, "whole"), b.target, strings.Join(names, ", "))
+		return "", fmt.Errorf("--image %s: the %s plan for %s has no such image (it has %s)", b.o.image, cmp.Or(b.profile, "whole"), b.target, strings.Join(names, ", "))
 	}
 	return "", fmt.Errorf("case %s ran in %s, which is no image of the stack: name the image to build with --image (one of %s)", b.kase.ID, b.kase.Image, strings.Join(names, ", "))
 }
@@ -952,10 +537,11 @@ func withReps(argv []string, n int) []string {
 	return append(out, "-r", strconv.Itoa(n))
 }
 
-// measure reruns the case in image with reps repetitions as a run of its
-// own and returns its samples of the bisected test.
-func (b *bisector) measure(ctx context.Context, phase, key, image string, lock *recipes.Lock, reps int) (bisect.Step, error) {
-	st := bisect.Step{Phase: phase, Key: key, Reps: reps}
+// Measure reruns the case in image with reps repetitions as a run of its
+// own and returns its samples of the bisected test (bisect.Executor).
+func (b *bisector) Measure(ctx context.Context, pt bisect.Point, image string, reps int) (bisect.Step, error) {
+	st := bisect.Step{Phase: pt.Phase, Key: pt.Key, Reps: reps}
+	lock := pt.Lock
 	c := b.kase
 	c.Image = image
 	c.Argv = withReps(c.Argv, reps)
@@ -986,11 +572,11 @@ func (b *bisector) measure(ctx context.Context, phase, key, image string, lock *
 		return st, err
 	}
 	st.Run = next.ID
-	cmp := report.Compare(b.badRun, *next, report.CompareOptions{Threshold: b.stats.Threshold, Alpha: b.stats.Alpha})
-	for _, d := range cmp.Deltas {
+	cmpr := report.Compare(b.badRun, *next, report.CompareOptions{Threshold: b.stats.Threshold, Alpha: b.stats.Alpha})
+	for _, d := range cmpr.Deltas {
 		if d.Key == b.key && d.New != nil {
 			if d.New.Stat == nil {
-				st.RunErr = "no numbers: " + orText([]string{d.New.Note}, string(d.New.Status))
+				st.RunErr = "no numbers: " + cmp.Or(d.New.Note, string(d.New.Status))
 			} else {
 				st.Samples = slices.Clone(d.New.Stat.Samples)
 				if len(st.Samples) == 0 {
@@ -1004,14 +590,7 @@ func (b *bisector) measure(ctx context.Context, phase, key, image string, lock *
 	return st, nil
 }
 
-// finish logs and prints the result.
-func (b *bisector) finish(r bisect.Result) error {
-	if err := b.log.Finish(r); err != nil {
-		return err
-	}
-	return b.report(r)
-}
-
+// report prints the table of every step and the result.
 func (b *bisector) report(r bisect.Result) error {
 	_, _ = fmt.Fprintf(b.out, "\n## bisect %s: %s between %s and %s\n\n", b.log.Header.ID, b.log.Header.Case, b.log.Header.GoodRun, b.log.Header.BadRun)
 	b.log.WriteTable(b.out)
@@ -1023,5 +602,6 @@ func (b *bisector) report(r bisect.Result) error {
 	if r.Component != "" && len(r.Candidates) == 0 && !strings.HasPrefix(r.Message, "no single") {
 		return nil // the guilty component, without commits to bisect
 	}
-	return &exitError{code: 3, err: errors.New(firstLine(r.Message))}
+	msg, _, _ := strings.Cut(r.Message, "\n")
+	return &exitError{code: 3, err: errors.New(msg)}
 }

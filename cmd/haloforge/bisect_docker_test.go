@@ -21,7 +21,8 @@ import (
 // TestBisectMeasuresForReal reruns a stored run's llama-bench case the way
 // a bisection step does (the built image swapped in, the repetitions
 // raised, a run of its own) on the real daemon with the smoke image, and
-// checks a logged measurement is not rerun when the step is resumed. The
+// checks bisect.Driver does not rerun a logged measurement when the step
+// is resumed, and measures an unclear step again with more repetitions. The
 // build half of a step needs a Dagger engine: make bisect-e2e.
 func TestBisectMeasuresForReal(t *testing.T) {
 	dc := dockertest.Client(t)
@@ -77,7 +78,7 @@ func TestBisectMeasuresForReal(t *testing.T) {
 	b.dir = filepath.Dir(b.log.Path)
 	ctx := context.Background()
 
-	st, err := b.measure(ctx, bisect.PhaseEnd, "good", runtime.SmokeRef, lock, 3)
+	st, err := b.Measure(ctx, bisect.Point{Phase: bisect.PhaseEnd, Key: "good", Lock: lock}, runtime.SmokeRef, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,9 @@ func TestBisectMeasuresForReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := func([]float64) bisect.Verdict { return bisect.Good }
-	s1, err := b.measureUntilClear(ctx, bisect.PhaseCommit, "c1", lock, nil, good)
+	drv := &bisect.Driver{Exec: b, Log: b.log, Stats: b.stats, Reps: b.reps, Progress: &out}
+	c1 := bisect.Point{Phase: bisect.PhaseCommit, Key: "c1", Lock: lock}
+	s1, err := drv.Visit(ctx, c1, good)
 	if err != nil || len(s1) != 3 {
 		t.Fatalf("step: %v %v\n%s", s1, err, out.String())
 	}
@@ -116,8 +119,8 @@ func TestBisectMeasuresForReal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.log = resumed
-	s2, err := b.measureUntilClear(ctx, bisect.PhaseCommit, "c1", lock, nil, good)
+	b.log, drv.Log = resumed, resumed
+	s2, err := drv.Visit(ctx, c1, good)
 	if err != nil || !equalFloats(s1, s2) {
 		t.Fatalf("resumed step: %v %v", s2, err)
 	}
@@ -131,7 +134,7 @@ func TestBisectMeasuresForReal(t *testing.T) {
 		t.Fatal(err)
 	}
 	unclear := func([]float64) bisect.Verdict { return bisect.Unclear }
-	s3, err := b.measureUntilClear(ctx, bisect.PhaseCommit, "c2", lock, nil, unclear)
+	s3, err := drv.Visit(ctx, bisect.Point{Phase: bisect.PhaseCommit, Key: "c2", Lock: lock}, unclear)
 	if err != nil || len(s3) != 6 {
 		t.Fatalf("unclear step: %v %v\n%s", s3, err, out.String())
 	}
