@@ -5,6 +5,8 @@
 // good and bad ends with the statistics compare uses (Welch's t-test), and
 // the append-only log that makes a bisection resumable.
 //
-// It builds and runs nothing: cmd/haloforge/bisect.go drives the pipeline
-// and the benchmark runner and records each finished step here.
+// Driver runs a whole bisection over an Executor, which builds and runs
+// nothing here: cmd/haloforge/bisect.go implements it with the Dagger
+// pipeline and the benchmark runner. Listing a range and writing a commit's
+// tree use the git CLI on a local repository.
 package bisect
