@@ -104,10 +104,14 @@ set +e
 set -e
 [ $rc = 0 ] || fail "bisect --resume exit status $rc"
 grep -q "^$planted is the first bad commit" "$WORK/bisect2.out" || fail "bisect did not name the planted commit $planted"
-# nothing finished before the kill was done again: every build and every
-# measurement of a key at a repetition count is logged once
-dups=$(grep -o '"step":{"phase":"[a-z]*","key":"[^"]*","\(image\|build_error\|run\)":"[^"]*"' "$log" |
-	sed 's/"image":.*/build/; s/"build_error":.*/build/; s/"run":.*/run/' | sort | uniq -d | grep build || true)
+# nothing finished before the kill was built again: one build record per
+# step (a build record's next field is image, build_sec or build_error)
+dups=$(grep -o '"step":{"phase":"[a-z]*","key":"[^"]*","\(image\|build_sec\|build_error\)"' "$log" |
+	sed 's/,"\(image\|build_sec\|build_error\)"$//' | sort | uniq -d)
 [ -z "$dups" ] || fail "rebuilt after --resume: $dups"
+# and no measurement was rerun: one record per step and repetition count
+dupm=$(grep -o '"step":{"phase":"[a-z]*","key":"[^"]*","run":"[^"]*","reps":[0-9]*' "$log" |
+	sed 's/,"run":"[^"]*"//' | sort | uniq -d)
+[ -z "$dupm" ] || fail "measured again after --resume: $dupm"
 grep -q "$broken" "$log" && grep -q '"build_error"' "$log" || echo "note: the broken commit was not visited"
 say "PASS: bisect named $planted"
