@@ -145,3 +145,7 @@ stack: ## build every runtime image into the local Docker daemon (dagger CLI + e
 
 smoke-stack: ## build llama.cpp cpu+vulkan images (SRC=path overrides the pinned llama.cpp)
 	$(GO) run ./cmd/haloforge build --profile smoke $(if $(SRC),--source llama.cpp=$(SRC)) --export
+
+.PHONY: bisect-e2e
+bisect-e2e: build ## haloforge bisect for real: a local llama.cpp repo with a planted slowdown, builds on the engine, kill -9 and --resume (hours cold; not CI)
+	scripts/bisect-e2e.sh

@@ -454,3 +454,25 @@ func (c Comparison) Markdown(out io.Writer) error {
 	section("All cases", sorted)
 	return w.Flush()
 }
+
+// JudgeSamples judges one case measured twice, as t/s samples (one per
+// repetition), exactly as Compare judges a matched case; an empty side is a
+// case that produced no numbers.
+func JudgeSamples(base, next []float64, o CompareOptions) Delta {
+	if o.Alpha <= 0 {
+		o.Alpha = 0.05
+	}
+	side := func(x []float64) *Side {
+		if len(x) == 0 {
+			return &Side{}
+		}
+		m, std := x[0], 0.0
+		if len(x) >= 2 {
+			var v float64
+			m, v = meanVar(x)
+			std = math.Sqrt(v)
+		}
+		return &Side{Stat: &Stat{Mean: m, Std: std, Samples: slices.Clone(x)}}
+	}
+	return judge(CaseKey{}, side(base), side(next), o)
+}

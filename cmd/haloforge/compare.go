@@ -53,6 +53,9 @@ func compareRuns(out io.Writer, base, next bench.Run, o report.CompareOptions, a
 		return err
 	}
 	if regs := c.Regressions(); len(regs) > 0 {
+		if r := regs[0]; !asJSON && r.New != nil && r.Key.Check == "" {
+			_, _ = fmt.Fprintf(out, "\nFind the commit: haloforge bisect --good %s --bad %s --case %s --test %s --source COMPONENT=DIR\n", base.ID, next.ID, r.New.Case, r.Key.Test())
+		}
 		return &exitError{code: exitRegression, err: fmt.Errorf("%d regression(s) beyond %.1f %% %s", len(regs), o.Threshold*100, what)}
 	}
 	return nil
