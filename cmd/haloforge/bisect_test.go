@@ -116,7 +116,8 @@ func TestAlignMovesThePin(t *testing.T) {
 			t.Fatalf("step %s did not move: %+v", after.Steps[i].ID, after.Steps[i].Source)
 		}
 	}
-	if bisectID("g", "b", "c", "pp64", "") != bisectID("g", "b", "c", "pp64", "") || bisectID("g", "b", "c", "pp64", "") == bisectID("g", "b", "c", "tg16", "") {
+	first, again := bisectID("g", "b", "c", "pp64", ""), bisectID("g", "b", "c", "pp64", "")
+	if first != again || first == bisectID("g", "b", "c", "tg16", "") {
 		t.Fatal("bisect ids are not stable per what is bisected")
 	}
 }
