@@ -145,3 +145,8 @@ stack: ## build every runtime image into the local Docker daemon (dagger CLI + e
 
 smoke-stack: ## build llama.cpp cpu+vulkan images (SRC=path overrides the pinned llama.cpp)
 	$(GO) run ./cmd/haloforge build --profile smoke $(if $(SRC),--source llama.cpp=$(SRC)) --export
+
+.PHONY: loop
+loop: build ## build the smoke stack from LLAMA_SRC on BASE_TARBALL, bench exactly those images (smoke-stack), check the report (Dagger engine needed; not in CI)
+	@test -n "$(LLAMA_SRC)" -a -n "$(BASE_TARBALL)" || { echo "set LLAMA_SRC=DIR (a llama.cpp tree) and BASE_TARBALL=FILE (docker save of the plan's base, see README)"; exit 2; }
+	LLAMA_SRC="$(LLAMA_SRC)" BASE_TARBALL="$(BASE_TARBALL)" HF=$(BIN) scripts/loop.sh
