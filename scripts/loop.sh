@@ -7,7 +7,8 @@
 # 3. haloforge report: every case ok, and the report's Images table names
 #    each built image with the plan's lock digest and llama.cpp version.
 # Needs a Dagger engine the dagger CLI reaches (_EXPERIMENTAL_DAGGER_RUNNER_HOST
-# or HALOFORGE_ENGINE) and Docker. Extra arguments go to haloforge build.
+# or HALOFORGE_ENGINE) and Docker. Extra arguments go to haloforge build;
+# LOOP_BUILD=0 skips the build and checks the images already loaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${LLAMA_SRC:?set LLAMA_SRC to a llama.cpp source tree}"
@@ -23,7 +24,9 @@ lock=$(jq -r .lock_digest "$out/plan.json")
 version=$(jq -r '[.steps[] | select(.component == "llama.cpp") | .version] | unique | join(",")' "$out/plan.json")
 echo "loop: plan lock $lock, llama.cpp $version; images: $(jq -r '[.steps[].runtime.image] | join(" ")' "$out/plan.json")"
 
-"$hf" build --profile smoke --base-tarball "$BASE_TARBALL" "${src[@]}" --export "$@"
+if [ "${LOOP_BUILD:-1}" = 1 ]; then
+  "$hf" build --profile smoke --base-tarball "$BASE_TARBALL" "${src[@]}" --export "$@"
+fi
 "$hf" bench --suite smoke-stack "${src[@]}" --run-id "$run" --plain
 "$hf" report "$run" > "$out/report.md"
 "$hf" report "$run" --format json > "$out/report.json"
