@@ -176,11 +176,9 @@ type Stack struct {
 	Target string
 	// Image names, in build order.
 	Names []string
-	// Exact image references, parallel to Names: one build each
-	// (haloforge/llama-hip:gfx1151-<key>, the plan's runtime image).
+	// Exact image references, parallel to Names (haloforge/llama-hip:gfx1151-<key>).
 	Refs []string
-	// Aliases, parallel to Names: the references suites name
-	// (haloforge/llama-hip:gfx1151).
+	// Alias references suites name, parallel to Names (haloforge/llama-hip:gfx1151).
 	Aliases []string
 	// Runtime images, parallel to Names.
 	// +private
@@ -218,11 +216,12 @@ func (s *Stack) Manifest(
 	return "", fmt.Errorf("no image %q in this stack; known: %s", name, strings.Join(s.Names, ", "))
 }
 
-// Load every runtime image of the stack into the Docker daemon of the
-// host running dagger, under its exact reference and its alias (moved to
-// this build), and list them.
+// Load every image into the host's Docker under its exact reference and alias.
 //
-// haloforge bench runs the exact references its plan names. Example:
+// The host is the one running the dagger CLI; the alias
+// (haloforge/<image>:<target>) moves to this build, and haloforge bench runs
+// the exact references (haloforge/<image>:<target>-<key>) its plan names.
+// Example:
 // dagger call --base-tarball trixie.tar build-stack --profile smoke export-images
 func (s *Stack) ExportImages(ctx context.Context) (string, error) {
 	var b strings.Builder
