@@ -114,9 +114,14 @@ func lockOf(how map[string]Resolved) *recipes.Lock {
 	return nil
 }
 
-// MissingImageError is a resolved image that is not in Docker: it names the
-// commands that build it.
+// MissingImageError says which resolved images are not in Docker and names
+// the commands that build them.
 type MissingImageError struct {
+	Missing []MissingImage
+}
+
+// MissingImage is one image bench would run that Docker does not have.
+type MissingImage struct {
 	Ref      string
 	Resolved Resolved
 	// AliasKey is the cache key label of the image the alias names now
@@ -126,33 +131,42 @@ type MissingImageError struct {
 }
 
 func (e *MissingImageError) Error() string {
-	r := e.Resolved
-	if r.stack == nil {
-		return fmt.Sprintf("image %s (--image %s=%s) not found (%v): load or build it first", e.Ref, r.Override, e.Ref, e.Err)
-	}
-	p := r.stack.Plan
-	lock := r.stack.LockFile
-	if lock == "" {
-		lock = "derived from the recipes"
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "image %s not found: the suite's %s resolves through the plan (lock %s %s, target %s", e.Ref, r.Alias, lock, shortDigest(p.LockDigest), p.Target)
-	if r.stack.Profile != "" {
-		fmt.Fprintf(&b, ", profile %s", r.stack.Profile)
+	var names []string
+	var stack *StackImages
+	for i, m := range e.Missing {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		r := m.Resolved
+		if r.stack == nil {
+			fmt.Fprintf(&b, "image %s (--image %s=%s) not found (%v): load or build it first", m.Ref, r.Override, m.Ref, m.Err)
+			continue
+		}
+		stack = r.stack
+		names = append(names, r.Image.Name)
+		p := r.stack.Plan
+		lock := r.stack.LockFile
+		if lock == "" {
+			lock = "derived from the recipes"
+		}
+		fmt.Fprintf(&b, "image %s not found: the suite's %s resolves through the plan (lock %s %s, target %s", m.Ref, r.Alias, lock, shortDigest(p.LockDigest), p.Target)
+		if r.stack.Profile != "" {
+			fmt.Fprintf(&b, ", profile %s", r.stack.Profile)
+		}
+		fmt.Fprintf(&b, ") to %s of step %s", m.Ref, r.Image.Step)
+		if m.AliasKey != "" {
+			fmt.Fprintf(&b, "; %s in Docker is another build (cache key %s)", r.Alias, shortDigest(m.AliasKey))
+		} else {
+			fmt.Fprintf(&b, "; %s is not in Docker either", r.Alias)
+		}
 	}
-	fmt.Fprintf(&b, ") to %s of step %s", e.Ref, r.Image.Step)
-	switch {
-	case e.AliasKey != "":
-		fmt.Fprintf(&b, "; %s in Docker is another build (cache key %s)", r.Alias, shortDigest(e.AliasKey))
-	default:
-		fmt.Fprintf(&b, "; %s is not in Docker either", r.Alias)
+	if stack != nil {
+		build, dagger := stack.Commands(names)
+		fmt.Fprintf(&b, "\nBuild them with\n  %s\nor\n  %s\nor run other images with --image BACKEND=REF", build, dagger)
 	}
-	build, dagger := r.stack.Commands([]string{r.Image.Name})
-	fmt.Fprintf(&b, ".\nBuild it with\n  %s\nor\n  %s\nor run another image with --image BACKEND=REF", build, dagger)
 	return b.String()
 }
-
-func (e *MissingImageError) Unwrap() error { return e.Err }
 
 func shortDigest(d string) string {
 	s := strings.TrimPrefix(d, "sha256:")
@@ -177,6 +191,7 @@ func EnsureImages(ctx context.Context, d runtime.Docker, home string, cases []su
 		}
 	}
 	out := map[string]bench.ImageInfo{}
+	missing := &MissingImageError{}
 	for _, ref := range refs {
 		img, err := d.ImageInspect(ctx, ref)
 		if err != nil && ref == runtime.SmokeRef && !noBuild {
@@ -193,13 +208,14 @@ func EnsureImages(ctx context.Context, d runtime.Docker, home string, cases []su
 			if !ok {
 				return nil, fmt.Errorf("image %s not found (%w): build it first (haloforge image smoke for the smoke image; haloforge build --export for the stack's images, see haloforge build --help)", ref, err)
 			}
-			me := &MissingImageError{Ref: ref, Resolved: r, Err: err}
+			m := MissingImage{Ref: ref, Resolved: r, Err: err}
 			if r.Alias != "" {
 				if a, aerr := d.ImageInspect(ctx, r.Alias); aerr == nil && a.Config != nil {
-					me.AliasKey = a.Config.Labels[recipes.CacheKeyLabel]
+					m.AliasKey = a.Config.Labels[recipes.CacheKeyLabel]
 				}
 			}
-			return nil, me
+			missing.Missing = append(missing.Missing, m)
+			continue
 		}
 		info := bench.ImageInfo{Ref: ref, ID: img.ID, Alias: how[ref].Alias}
 		if img.Descriptor != nil {
@@ -211,6 +227,9 @@ func EnsureImages(ctx context.Context, d runtime.Docker, home string, cases []su
 			info.Labels = img.Config.Labels
 		}
 		out[ref] = info
+	}
+	if len(missing.Missing) > 0 {
+		return nil, missing
 	}
 	return out, nil
 }

@@ -199,7 +199,7 @@ func TestEnsureResolvedImages(t *testing.T) {
 
 	_, err = EnsureImages(ctx, dc, t.TempDir(), got, how, true, io.Discard)
 	var me *MissingImageError
-	if !errors.As(err, &me) || me.Ref != vkRef {
+	if !errors.As(err, &me) || len(me.Missing) != 1 || me.Missing[0].Ref != vkRef {
 		t.Fatalf("missing vulkan image: %v", err)
 	}
 	msg := err.Error()
@@ -208,7 +208,7 @@ func TestEnsureResolvedImages(t *testing.T) {
 		"target gfx1151, profile smoke) to " + vkRef + " of step llama.cpp/vulkan",
 		"haloforge build --target gfx1151 --lock ../../stack.lock --recipes ../../recipes --profile smoke --base-tarball trixie.tar --source llama.cpp=" + src + " --image llama-vulkan --export",
 		"dagger call --base-tarball trixie.tar --lock ../../stack.lock --recipes ../../recipes with-source --component llama.cpp --dir " + src + " --path " + src + " build-stack --target gfx1151 --profile smoke export-images",
-		"--image BACKEND=REF",
+		"or run other images with --image BACKEND=REF",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing-image error lacks %q:\n%s", want, msg)
@@ -226,6 +226,20 @@ func TestEnsureResolvedImages(t *testing.T) {
 	}
 	if infos[runtime.SmokeRef].ID != smoke.ID || infos[runtime.SmokeRef].Alias != "" || infos[cpuRef].ID != smoke.ID {
 		t.Errorf("with --image vulkan: %+v", infos)
+	}
+
+	// Both plan images missing (the cpu tag removed): one error names both
+	// and one build line makes both.
+	if _, err := dc.ImageRemove(ctx, cpuRef, client.ImageRemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = EnsureImages(ctx, dc, t.TempDir(), got, how, true, io.Discard)
+	if !errors.As(err, &me) || len(me.Missing) != 2 || !strings.Contains(err.Error(), "--image llama-cpu --image llama-vulkan --export") ||
+		!strings.Contains(err.Error(), "image "+cpuRef+" not found") {
+		t.Errorf("both missing: %v", err)
+	}
+	if _, err := dc.ImageTag(ctx, client.ImageTagOptions{Source: runtime.SmokeRef, Target: cpuRef}); err != nil {
+		t.Fatal(err)
 	}
 
 	// An override that names a missing image says so.
