@@ -25,6 +25,10 @@ type StackImages struct {
 	LockFile string
 	// Profile is the suite's profile the plan was made for.
 	Profile string
+	// Info is the plan's provenance (digest, step keys), recorded with a
+	// run whose images were resolved through it; nil records the plan of
+	// the lock alone.
+	Info *bench.StackInfo
 	// Commands returns the haloforge build and dagger call lines that
 	// build and load the named images of the plan.
 	Commands func(images []string) (build, dagger string)
@@ -104,12 +108,20 @@ func aliases(p *recipes.Plan) string {
 	return strings.Join(a, ", ")
 }
 
-// lockOf is the lock of the plan the images were resolved through, if any.
-func lockOf(how map[string]Resolved) *recipes.Lock {
+// stackOf is the plan the images were resolved through, if any.
+func stackOf(how map[string]Resolved) *StackImages {
 	for _, r := range how {
 		if r.stack != nil {
-			return r.stack.Lock
+			return r.stack
 		}
+	}
+	return nil
+}
+
+// lockOf is the lock of the plan the images were resolved through, if any.
+func lockOf(how map[string]Resolved) *recipes.Lock {
+	if st := stackOf(how); st != nil {
+		return st.Lock
 	}
 	return nil
 }

@@ -240,6 +240,10 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 			return nil, fmt.Errorf("recording the stack's provenance: %w", perr)
 		}
 		hdr.Stack, hdr.LockDigest = &stack, digest
+		if st := stackOf(how); st != nil && st.Info != nil && o.Lock == nil {
+			// The plan the images came from, --source overrides included.
+			hdr.Stack = st.Info
+		}
 		r.Files = files
 		run, err = r.Start(ctx, hdr, s.Raw, cases)
 	}

@@ -265,7 +265,8 @@ func (o benchOpts) stack(profile string) (*session.StackImages, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session.StackImages{Plan: p, Lock: in.Lock, LockFile: in.LockFile, Profile: profile,
+	info := planStackInfo(p, profile)
+	return &session.StackImages{Plan: p, Lock: in.Lock, LockFile: in.LockFile, Profile: profile, Info: &info,
 		Commands: func(images []string) (string, string) { return recipes.BuildCommands(req, images, "") }}, nil
 }
 
