@@ -172,8 +172,14 @@ type ModelInfo struct {
 
 // ImageInfo is the provenance of a runtime image, read from its OCI labels.
 type ImageInfo struct {
-	Ref    string            `json:"ref"`
-	ID     string            `json:"id,omitempty"`
+	Ref string `json:"ref"`
+	// Alias is the suite's reference Ref was resolved from through the
+	// build plan (haloforge/<image>:<target>), if it was.
+	Alias string `json:"alias,omitempty"`
+	ID    string `json:"id,omitempty"`
+	// Digest is the image's manifest or repository digest when Docker
+	// knows one (an image loaded from a tarball has only its ID).
+	Digest string            `json:"digest,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
 }
 

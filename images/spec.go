@@ -147,7 +147,9 @@ type Command struct {
 type Image struct {
 	// Name is the short image name used by `image --name` (llama-hip).
 	Name string `json:"name"`
-	// Ref is the full reference it is exported as (haloforge/llama-hip:gfx1151).
+	// Ref is its exact reference (recipes.ImageRef:
+	// haloforge/llama-hip:gfx1151-<key>); it is also exported under the
+	// alias recipes.ImageAlias names.
 	Ref string `json:"ref"`
 	// Components lists the component keys whose install trees it carries.
 	Components []string `json:"components"`

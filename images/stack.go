@@ -192,6 +192,43 @@ func (s *Stack) ExportImage(ctx context.Context, name, ref string) (string, erro
 	return ref, nil
 }
 
+// Exported is one image loaded into Docker: its exact reference and alias
+// (recipes.ImageRef, recipes.ImageAlias).
+type Exported struct {
+	Name, Ref, Alias string
+}
+
+// ExportImages loads every image of the stack into the Docker daemon of the
+// client under its exact reference and then its alias, so the alias names
+// the latest build (the naming rule is recipes.ImageRef's).
+func (s *Stack) ExportImages(ctx context.Context) ([]Exported, error) {
+	var out []Exported
+	for _, n := range s.names {
+		e, err := s.exportBoth(ctx, n)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (s *Stack) exportBoth(ctx context.Context, name string) (Exported, error) {
+	ref, err := s.ExportImage(ctx, name, "")
+	if err != nil {
+		return Exported{}, err
+	}
+	e := Exported{Name: name, Ref: ref}
+	n, ok := recipes.ParseImageRef(ref)
+	if !ok {
+		return e, nil
+	}
+	if e.Alias, err = s.ExportImage(ctx, name, n.Alias()); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
 // LocalParallelism derives job counts from this machine's /proc/meminfo and
 // CPU count; override > 0 sets them. Inside a Dagger module the process runs
 // in the engine's container, so this is the engine host's memory.

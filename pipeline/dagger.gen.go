@@ -100,12 +100,14 @@ func (r Stack) MarshalJSON() ([]byte, error) {
 		Target     string
 		Names      []string
 		Refs       []string
+		Aliases    []string
 		Containers []*dagger.Container
 		Manifests  []string
 	}
 	concrete.Target = r.Target
 	concrete.Names = r.Names
 	concrete.Refs = r.Refs
+	concrete.Aliases = r.Aliases
 	concrete.Containers = r.Containers
 	concrete.Manifests = r.Manifests
 	return json.Marshal(&concrete)
@@ -116,6 +118,7 @@ func (r *Stack) UnmarshalJSON(bs []byte) error {
 		Target     string
 		Names      []string
 		Refs       []string
+		Aliases    []string
 		Containers []*dagger.Container
 		Manifests  []string
 	}
@@ -126,6 +129,7 @@ func (r *Stack) UnmarshalJSON(bs []byte) error {
 	r.Target = concrete.Target
 	r.Names = concrete.Names
 	r.Refs = concrete.Refs
+	r.Aliases = concrete.Aliases
 	r.Containers = concrete.Containers
 	r.Manifests = concrete.Manifests
 	return nil
@@ -423,6 +427,13 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 		}
 	case "Stack":
 		switch fnName {
+		case "ExportImages":
+			var parent Stack
+			err = json.Unmarshal(parentJSON, &parent)
+			if err != nil {
+				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
+			}
+			return (*Stack).ExportImages(&parent, ctx)
 		case "Image":
 			var parent Stack
 			err = json.Unmarshal(parentJSON, &parent)

@@ -172,6 +172,11 @@ func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {
 		}
 		out.Names = append(out.Names, n)
 		out.Refs = append(out.Refs, man.Ref)
+		alias := ""
+		if rn, ok := recipes.ParseImageRef(man.Ref); ok {
+			alias = rn.Alias()
+		}
+		out.Aliases = append(out.Aliases, alias)
 		out.Containers = append(out.Containers, dag.LoadContainerFromID(dagger.ContainerID(id)))
 		out.Manifests = append(out.Manifests, string(mj))
 	}

@@ -107,8 +107,9 @@ func (m *Haloforge) WithSource(
 // Build every runtime image of the stack for a GPU target.
 //
 // Each component is its own cached step; builder and runtime images are
-// separate; images carry OCI labels and /etc/haloforge/manifest.json. Example:
-// dagger call build-stack --target gfx1151 image --name llama-hip export-image --name haloforge/llama-hip:gfx1151
+// separate; images carry OCI labels and /etc/haloforge/manifest.json. Load
+// them into the host's Docker with export-images. Example:
+// dagger call --base-tarball trixie.tar build-stack --target gfx1151 --profile smoke export-images
 func (m *Haloforge) BuildStack(
 	ctx context.Context,
 	// GPU target (gfx1151, gfx1100, gfx1201).
@@ -175,8 +176,10 @@ type Stack struct {
 	Target string
 	// Image names, in build order.
 	Names []string
-	// Image references, parallel to Names (haloforge/llama-hip:gfx1151).
+	// Exact image references, parallel to Names (haloforge/llama-hip:gfx1151-<key>).
 	Refs []string
+	// Alias references suites name, parallel to Names (haloforge/llama-hip:gfx1151).
+	Aliases []string
 	// Runtime images, parallel to Names.
 	// +private
 	Containers []*dagger.Container
@@ -211,4 +214,27 @@ func (s *Stack) Manifest(
 		}
 	}
 	return "", fmt.Errorf("no image %q in this stack; known: %s", name, strings.Join(s.Names, ", "))
+}
+
+// Load every image into the host's Docker under its exact reference and alias.
+//
+// The host is the one running the dagger CLI; the alias
+// (haloforge/<image>:<target>) moves to this build, and haloforge bench runs
+// the exact references (haloforge/<image>:<target>-<key>) its plan names.
+// Example:
+// dagger call --base-tarball trixie.tar build-stack --profile smoke export-images
+func (s *Stack) ExportImages(ctx context.Context) (string, error) {
+	var b strings.Builder
+	for i, n := range s.Names {
+		for _, ref := range []string{s.Refs[i], s.Aliases[i]} {
+			if ref == "" {
+				continue
+			}
+			if err := s.Containers[i].ExportImage(ctx, ref); err != nil {
+				return b.String(), fmt.Errorf("export %s as %s to the host's Docker: %w", n, ref, err)
+			}
+		}
+		fmt.Fprintf(&b, "exported %s as %s and %s\n", n, s.Refs[i], s.Aliases[i])
+	}
+	return b.String(), nil
 }

@@ -494,14 +494,10 @@ func makeStep(set *Set, lock *Lock, plan *Plan, target Target, id string, select
 		Deps          []string
 	}{plan.baseStep(st.Base).Key, id, r.Version, keySource, st.BuildPackages, st.Env, st.Mounts, st.Commands, st.Prefix, st.Outputs, rt, depKeys})
 
-	tag := ":" + target.Name + "-" + short(st.Key)
-	name := "haloforge/" + r.Image
-	if len(r.Variants) > 1 || v.Name != "default" {
-		name += "-" + v.Name
-	}
-	st.BuildImage = name + "-build" + tag
+	image := VariantImage(r.Image, v.Name)
+	st.BuildImage = ImageRef(image+"-build", target.Name, st.Key)
 	if rt != nil {
-		rt.Image = name + tag
+		rt.Image = ImageRef(image, target.Name, st.Key)
 		st.Runtime = rt
 	}
 	st.Labels = stepLabels(set, lock, plan, target, st, r, done)

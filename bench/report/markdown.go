@@ -397,6 +397,7 @@ func (r Report) Markdown(out io.Writer) error {
 			_, _ = fmt.Fprintln(w, "\n"+n)
 		}
 	}
+	r.provenanceTable(w)
 	if len(r.Problems) > 0 {
 		_, _ = fmt.Fprintf(w, "\n## Not shown\n\n")
 		for _, p := range r.Problems {

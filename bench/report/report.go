@@ -165,6 +165,8 @@ type Report struct {
 	Problems  []string        `json:"problems,omitempty"` // cases not shown in a table, with why
 	// Correctness are the reference checks (KLD vs CPU), see correct.go.
 	Correctness []Correctness `json:"correctness,omitempty"`
+	// Images are the pipeline-built images the run used (provenance.go).
+	Images []ImageProvenance `json:"images,omitempty"`
 }
 
 // BackendLabel is the seed's name for a backend build: cpu -> CPU,
@@ -438,7 +440,7 @@ func (b *builder) place(model string, tests []string, key rowKey, c bench.CaseRe
 // Build lays a run out as report tables.
 func Build(run bench.Run, t Target) Report {
 	rep := Report{RunID: run.ID, Suite: run.Suite, Started: run.Started, Host: run.Host, Target: t,
-		Models: []ModelSection{}}
+		Models: []ModelSection{}, Images: builtImages(run)}
 	b := &builder{models: map[string]*modelAcc{}}
 	for _, c := range run.Cases {
 		switch {

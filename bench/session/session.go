@@ -26,7 +26,6 @@ import (
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/runner"
 	"github.com/haloforge/haloforge/bench/suite"
-	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/recipes"
 )
 
@@ -55,8 +54,15 @@ type Options struct {
 	Cases   []suite.Case
 	ReproOf string
 	// Lock, when set, is the stack the run's images belong to (reproduce:
-	// the original run's lock); else the lock in effect here.
+	// the original run's lock); else the lock of the plan the suite's
+	// images were resolved through, else the lock in effect here.
 	Lock *recipes.Lock
+	// Images are --image BACKEND=REF: the image each backend runs instead
+	// of the suite's.
+	Images map[string]string
+	// Stack makes the plan suite image aliases resolve through (see
+	// ResolveImages) for the suite's profile; nil resolves none.
+	Stack func(profile string) (*StackImages, error)
 
 	Out, Err io.Writer
 }
@@ -120,7 +126,7 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 		} else if cases, err = s.Expand(suite.Options{Timeout: o.Timeout, FullSweep: o.Full}); err != nil {
 			return nil, err
 		}
-		if o.List {
+		if o.List && o.Cases != nil {
 			return nil, ListCases(out, cases)
 		}
 	} else {
@@ -150,6 +156,17 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 		}
 	}
 
+	var how map[string]Resolved
+	if o.Resume == "" && o.Cases == nil {
+		// A new run: pick the exact images now; the run keeps them, so
+		// --resume runs the same ones.
+		if cases, how, err = ResolveImages(s, cases, o.Target, o.Images, o.Stack); err != nil {
+			return nil, err
+		}
+		if o.List {
+			return nil, ListCases(out, cases)
+		}
+	}
 	for id, h := range runner.LiveRuns(home) {
 		_, _ = fmt.Fprintf(errw, "warning: run %s is running in this home at the same time (%s): both measure on this machine, so each disturbs the other's numbers\n", id, h)
 	}
@@ -170,7 +187,7 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 		_, _ = fmt.Fprintf(errw, "%s\n", o)
 	}
 
-	images, err := EnsureImages(ctx, docker, home, cases, o.NoBuild, errw)
+	images, err := EnsureImages(ctx, docker, home, cases, how, o.NoBuild, errw)
 	if err != nil {
 		return nil, err
 	}
@@ -214,11 +231,19 @@ func Run(ctx context.Context, o Options, w Wiring) (*bench.Run, error) {
 		if w.Host != nil {
 			hdr.Host = w.Host(ctx, docker)
 		}
-		stack, digest, files, perr := w.Provenance(o.Target, s.Profile, o.Lock)
+		lock := o.Lock
+		if lock == nil {
+			lock = lockOf(how)
+		}
+		stack, digest, files, perr := w.Provenance(o.Target, s.Profile, lock)
 		if perr != nil {
 			return nil, fmt.Errorf("recording the stack's provenance: %w", perr)
 		}
 		hdr.Stack, hdr.LockDigest = &stack, digest
+		if st := stackOf(how); st != nil && st.Info != nil && o.Lock == nil {
+			// The plan the images came from, --source overrides included.
+			hdr.Stack = st.Info
+		}
 		r.Files = files
 		run, err = r.Start(ctx, hdr, s.Raw, cases)
 	}
@@ -261,39 +286,6 @@ func ListCases(w io.Writer, cases []suite.Case) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// EnsureImages checks every image the cases use exists, building the smoke
-// runtime image when it is missing, and returns their provenance.
-func EnsureImages(ctx context.Context, d runtime.Docker, home string, cases []suite.Case, noBuild bool, log io.Writer) (map[string]bench.ImageInfo, error) {
-	var refs []string
-	for _, c := range cases {
-		if !slices.Contains(refs, c.Image) {
-			refs = append(refs, c.Image)
-		}
-	}
-	out := map[string]bench.ImageInfo{}
-	for _, ref := range refs {
-		img, err := d.ImageInspect(ctx, ref)
-		if err != nil && ref == runtime.SmokeRef && !noBuild {
-			_, _ = fmt.Fprintf(log, "image %s missing: building it (debootstrap Debian sid + apt-get, a few minutes the first time)\n", ref)
-			info, err := runtime.Smoke(bench.ImageCacheDir(home), log).Ensure(ctx, d)
-			if err != nil {
-				return nil, err
-			}
-			out[ref] = info
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("image %s not found (%w): build it first (haloforge image smoke for the smoke image; dagger call build-stack for the gfx1151 images)", ref, err)
-		}
-		info := bench.ImageInfo{Ref: ref, ID: img.ID}
-		if img.Config != nil {
-			info.Labels = img.Config.Labels
-		}
-		out[ref] = info
-	}
-	return out, nil
 }
 
 // Original opens a finished run to reproduce: its header and expanded cases.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/haloforge/haloforge/bench/models"
 	"github.com/haloforge/haloforge/bench/session"
 	"github.com/haloforge/haloforge/bench/suite"
+	"github.com/haloforge/haloforge/recipes"
 )
 
 func init() { addCommand(newBenchCmd()) }
@@ -35,6 +37,8 @@ type benchOpts struct {
 	allowModelDirs  []string
 	gpuProbe        string
 	gpuRecovery     string
+	images          []string
+	plan            planFlags
 }
 
 func newBenchCmd() *cobra.Command {
@@ -57,6 +61,22 @@ Built-in suites:
   smoke  CPU and Vulkan (Mesa lavapipe) llama-bench on a tiny model, for machines
          without an AMD GPU; its image (haloforge/runtime-smoke:sid) is built from
          Debian sid packages on first use (see haloforge image --help)
+  smoke-stack  smoke's llama-bench cases in the images the pipeline builds
+         (haloforge build --profile smoke --export): haloforge/llama-cpu and
+         haloforge/llama-vulkan (lavapipe); make loop runs both steps
+
+Images: a suite names the alias haloforge/<image>:<target> of an image the
+stack builds (haloforge/llama-vulkan:gfx1151); bench runs the exact build
+haloforge/<image>:<target>-<key> that the plan of this lock, recipes, target,
+the suite's profile and --source overrides names: the image haloforge build
+with the same flags loads into Docker (--lock, --recipes, --source as for
+haloforge plan; the lock defaults to stack.lock here or in a parent
+directory, else one derived from the recipes). If that exact image is
+missing, bench stops and prints the haloforge build and dagger call lines
+that make it. --image BACKEND=REF runs REF for a backend instead. Other
+references (haloforge/runtime-smoke:sid, your own) run as named. The run
+records, per image, the reference run, the alias it came from, its image id,
+digest and labels (lock digest, component versions).
 
 Each case has a time limit (the suite's, the case's, or --timeout). A case
 over its limit is killed and recorded as a hang ("GPU Hang", or "Timeout"
@@ -148,6 +168,8 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
   haloforge bench --suite seed --full        # mamf-finder's full sweep (~35 h)
   haloforge bench --suite smoke --list       # print the cases and exit
   haloforge bench --suite docs/suites/rpc.yaml --list   # an RPC suite's cases and workers
+  haloforge bench --suite smoke-stack --source llama.cpp=./llama.cpp   # the images haloforge build --profile smoke --source llama.cpp=./llama.cpp --export made
+  haloforge bench --suite seed --image vulkan=haloforge/llama-vulkan:gfx1151-0123456789ab
   haloforge bench --resume                   # continue the latest unfinished run
   haloforge bench --resume 20261126-130405-smoke`,
 		Args: cobra.MaximumNArgs(1),
@@ -163,7 +185,7 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 				return fmt.Errorf("--timeout %s: give a positive time limit such as 10m", o.timeout)
 			}
 			if o.resume != "" {
-				for _, f := range []string{"suite", "timeout", "full"} {
+				for _, f := range []string{"suite", "timeout", "full", "image", "lock", "recipes", "source"} {
 					if cmd.Flags().Changed(f) {
 						return fmt.Errorf("--%s cannot change a resumed run: it continues with its own saved plan (drop --%s)", f, f)
 					}
@@ -187,6 +209,9 @@ crashed or failed (its row says why), 1 on errors that stop the run.`,
 	f.StringSliceVar(&o.allowModelDirs, "allow-model-dir", nil, "also mount path: models from this host directory (repeatable; default allow-list: your home, haloforge's home, "+strings.Join(models.DefaultModelDirs, ", ")+" and $HALOFORGE_MODEL_DIRS)")
 	f.StringVar(&o.gpuProbe, "gpu-probe", "", "host command (sh -c) that exits 0 when the GPU answers, run before a GPU case that follows a fault (default: rocminfo or vulkaninfo in the case's image)")
 	f.StringVar(&o.gpuRecovery, "gpu-recovery", "", "host command (sh -c) run when the GPU does not answer after a fault, e.g. a driver reload; without it the remaining GPU cases are not run")
+	f.StringArrayVar(&o.images, "image", nil, "BACKEND=REF: run image REF for the suite's backend BACKEND instead of its suite image (repeatable)")
+	o.plan.addRecipeFlags(cmd)
+	o.plan.addSourceFlag(cmd)
 	f.StringVar(&o.containerPrefix, "container-prefix", "haloforge-", "prefix of case container names")
 	_ = f.MarkHidden("container-prefix")
 	return cmd
@@ -202,19 +227,63 @@ func isTerminal(f *os.File) bool {
 func runBench(cmd *cobra.Command, o benchOpts) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, err := session.Run(ctx, o.session(cmd), benchWiring())
+	so, err := o.session(cmd)
+	if err != nil {
+		return err
+	}
+	_, err = session.Run(ctx, so, benchWiring())
 	return benchExit(err)
 }
 
+// imageOverrides parses --image BACKEND=REF flags.
+func imageOverrides(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		b, ref, ok := strings.Cut(f, "=")
+		if !ok || b == "" || ref == "" {
+			return nil, fmt.Errorf("--image %q is not BACKEND=REF: write e.g. --image vulkan=haloforge/llama-vulkan:gfx1151-0123456789ab", f)
+		}
+		if prev, dup := out[b]; dup && prev != ref {
+			return nil, fmt.Errorf("--image %s given twice (%s and %s): keep one", b, prev, ref)
+		}
+		out[b] = ref
+	}
+	return out, nil
+}
+
+// stack is the plan suite image aliases resolve through: the plan
+// haloforge build makes of bench's --lock, --recipes, --target and
+// --source with the suite's profile.
+func (o benchOpts) stack(profile string) (*session.StackImages, error) {
+	pf := o.plan
+	pf.target, pf.profile = o.target, profile
+	req, err := pf.request()
+	if err != nil {
+		return nil, err
+	}
+	p, in, err := recipes.PlanFor(req, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	info := planStackInfo(p, profile)
+	return &session.StackImages{Plan: p, Lock: in.Lock, LockFile: in.LockFile, Profile: profile, Info: &info,
+		Commands: func(images []string) (string, string) { return recipes.BuildCommands(req, images, "") }}, nil
+}
+
 // session turns the flags into the session's options.
-func (o benchOpts) session(cmd *cobra.Command) session.Options {
+func (o benchOpts) session(cmd *cobra.Command) (session.Options, error) {
+	imgs, err := imageOverrides(o.images)
+	if err != nil {
+		return session.Options{}, err
+	}
 	return session.Options{
+		Images: imgs, Stack: o.stack,
 		Home: bench.Home(), Suite: o.suite, Full: o.full, Timeout: o.timeout, Resume: o.resume,
 		List: o.list, Bar: !o.plain && isTerminal(os.Stdout), NoBuild: o.noBuild, Target: o.target,
 		ContainerPrefix: o.containerPrefix, DB: o.db, RunID: o.runID, AllowModelDirs: o.allowModelDirs,
 		GPUProbe: o.gpuProbe, GPURecovery: o.gpuRecovery,
 		Out: cmd.OutOrStdout(), Err: cmd.ErrOrStderr(),
-	}
+	}, nil
 }
 
 // benchExit maps a run with failed cases to exit status 2.

@@ -545,7 +545,10 @@ func (b *bisector) Measure(ctx context.Context, pt bisect.Point, image string, r
 	c := b.kase
 	c.Image = image
 	c.Argv = withReps(c.Argv, reps)
-	so := benchOpts{plain: b.o.plain, target: b.target, containerPrefix: "haloforge-bisect-"}.session(b.cmd)
+	so, err := benchOpts{plain: b.o.plain, target: b.target, containerPrefix: "haloforge-bisect-"}.session(b.cmd)
+	if err != nil {
+		return st, err
+	}
 	so.Suite, so.Cases, so.Lock = session.SuiteFile(b.home, b.badRun.ID), []suite.Case{c}, lock
 	so.Bar = false
 	w := benchWiring()

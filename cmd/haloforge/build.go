@@ -39,8 +39,11 @@ func buildCommand(o *buildOpts) *cobra.Command {
 		Long: `build runs the same pipeline as ` + "`dagger call build-stack`" + ` from the host, as a Dagger
 client (dagger.Connect): every component is its own cached step, runtime images
 carry provenance labels and /etc/haloforge/manifest.json, and with --export the
-images are loaded into the local Docker daemon under their references
-(haloforge/<image>:<target>).
+images are loaded into the local Docker daemon under their exact reference
+haloforge/<image>:<target>-<key> (one build: <key> is the step's cache key,
+see haloforge plan) and the alias haloforge/<image>:<target> that suites
+name, moved to this build. haloforge bench runs the exact image its plan
+names (see bench --help, "Images").
 
 It needs the dagger CLI of the pinned version (v0.20.0) on PATH or in
 _EXPERIMENTAL_DAGGER_CLI_BIN, and an engine it can reach (for a local engine
@@ -146,12 +149,12 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	if !o.export {
 		return nil
 	}
-	for _, n := range st.Names() {
-		ref, err := st.ExportImage(ctx, n, "")
-		if err != nil {
-			return err
-		}
-		_, _ = fmt.Fprintf(stdout, "exported %s as %s\n", n, ref)
+	exported, err := st.ExportImages(ctx)
+	for _, e := range exported {
+		_, _ = fmt.Fprintf(stdout, "exported %s as %s and %s\n", e.Name, e.Ref, e.Alias)
+	}
+	if err != nil {
+		return err
 	}
 	_, _ = fmt.Fprintf(stdout, "done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return nil

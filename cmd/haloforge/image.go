@@ -37,14 +37,15 @@ any container registry:
 
 Both steps are skipped when an image with the same inputs (label
 io.haloforge.inputs) exists. haloforge bench builds the image on first use.
-The gfx1151 images (ROCm, HIP, rocWMMA, Vulkan/RADV) come from
-dagger call build-stack instead.`,
+The stack's images (ROCm, HIP, rocWMMA, Vulkan/RADV; named
+haloforge/<image>:<target>-<key> and aliased haloforge/<image>:<target>) come
+from haloforge build --export (or dagger call build-stack export-images).`,
 		Example:   `  haloforge image smoke      # build (or confirm) the smoke image and print its labels`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"smoke"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "smoke" {
-				return fmt.Errorf("unknown image %q: the only image built here is smoke (gfx1151 images come from dagger call build-stack)", args[0])
+				return fmt.Errorf("unknown image %q: the only image built here is smoke (the stack's images come from haloforge build --export)", args[0])
 			}
 			d, err := runner.Connect(cmd.Context())
 			if err != nil {

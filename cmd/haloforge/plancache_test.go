@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/client"
+
+	"github.com/haloforge/haloforge/recipes"
 )
 
 func repoRoot(t *testing.T) string {
@@ -113,5 +117,69 @@ func TestPlanCachedFromDocker(t *testing.T) {
 	}
 	if !strings.Contains(out, "key "+key[:12]+"  (dependency)  [shared cache]") || !strings.Contains(out, "by key from docker") {
 		t.Errorf("rocwmma not marked from the labelled image:\n%s", out)
+	}
+}
+
+// TestPlanCachedFromDockerExported: the runtime images build --export loads
+// (exact reference, alias, the step's cache-key label) for a smoke plan with
+// a --source override serve their steps; the base, which no exported image
+// carries, is still to build: "serves 2 of 3".
+func TestPlanCachedFromDockerExported(t *testing.T) {
+	dockerReachable(t)
+	repo := repoRoot(t)
+	src := t.TempDir()
+	nonce := make([]byte, 8)
+	_, _ = rand.Read(nonce)
+	if err := os.WriteFile(filepath.Join(src, "CMakeLists.txt"), []byte("# "+hex.EncodeToString(nonce)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"plan", "--profile", "smoke", "--lock", "stack.lock", "--source", "llama.cpp=" + src}
+	js, _, code := runPlanCLI(t, repo, append(args, "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var plan struct {
+		Steps []struct {
+			ID, Key string
+			Runtime struct{ Image string } `json:"runtime"`
+		} `json:"steps"`
+	}
+	if err := json.Unmarshal([]byte(js), &plan); err != nil || len(plan.Steps) != 2 {
+		t.Fatalf("plan: %v, %d steps", err, len(plan.Steps))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	for _, st := range plan.Steps {
+		if _, ok := recipes.ParseImageRef(st.Runtime.Image); !ok || !strings.HasSuffix(st.Runtime.Image, st.Key[:12]) {
+			t.Fatalf("step %s: runtime image %q is not named by the rule", st.ID, st.Runtime.Image)
+		}
+		var empty bytes.Buffer
+		_ = tar.NewWriter(&empty).Close()
+		res, err := c.ImageImport(ctx, client.ImageImportSource{Source: &empty, SourceName: "-"}, st.Runtime.Image,
+			client.ImageImportOptions{Changes: []string{"LABEL io.haloforge.cache-key=" + st.Key}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res)
+		_ = res.Close()
+		ref := st.Runtime.Image
+		t.Cleanup(func() { _, _ = c.ImageRemove(context.Background(), ref, client.ImageRemoveOptions{Force: true}) })
+	}
+	out, _, code := runPlanCLI(t, repo, append(args, "--cached-from", "docker")...)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"llama.cpp/cpu", "llama.cpp/vulkan", "serves 2 of 3 steps (base included), 1 to build"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan --cached-from docker lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "[shared cache]") != 2 {
+		t.Errorf("want both llama.cpp steps served:\n%s", out)
 	}
 }

@@ -93,7 +93,10 @@ func runReproduce(cmd *cobra.Command, ref string, o reproduceOpts) error {
 		return err
 	}
 
-	so := benchOpts{plain: o.plain, noBuild: o.noBuild, target: orig.Target, containerPrefix: "haloforge-"}.session(cmd)
+	so, err := benchOpts{plain: o.plain, noBuild: o.noBuild, target: orig.Target, containerPrefix: "haloforge-"}.session(cmd)
+	if err != nil {
+		return err
+	}
 	so.Suite, so.Cases, so.ReproOf, so.Lock = session.SuiteFile(home, id), cases, id, lock
 	_, _ = fmt.Fprintf(out, "rerunning the %d case(s) of %s\n", len(cases), id)
 	sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)

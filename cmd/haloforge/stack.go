@@ -50,12 +50,18 @@ func planInfo(set *recipes.Set, lock *recipes.Lock, target, profile string) (ben
 	if err != nil {
 		return bench.StackInfo{}, err
 	}
+	return planStackInfo(p, profile), nil
+}
+
+// planStackInfo is the provenance of plan p made for profile: its digest
+// and step keys.
+func planStackInfo(p *recipes.Plan, profile string) bench.StackInfo {
 	sum := sha256.Sum256(p.JSON())
 	info := bench.StackInfo{Profile: profile, PlanDigest: "sha256:" + hex.EncodeToString(sum[:]), Haloforge: version()}
 	for _, s := range p.Steps {
 		info.Steps = append(info.Steps, s.ID+"@"+s.Key[:12])
 	}
-	return info, nil
+	return info
 }
 
 // runLock reads the lock kept with a run.
