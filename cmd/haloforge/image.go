@@ -15,9 +15,6 @@ import (
 
 func init() { addCommand(newImageCmd()) }
 
-// runtimeDocker is the Docker API the image commands need.
-type runtimeDocker = runtime.Docker
-
 func newImageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "image smoke",
