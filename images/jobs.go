@@ -115,7 +115,8 @@ type Task struct {
 // keys that failed or did not run, and a *BuildErrors listing every
 // failure in the order of tasks (nil when all succeeded; the single error
 // itself when it is the only thing to report). A need that names no task
-// in the list counts as done. Canceling ctx stops tasks not yet started.
+// in the list counts as done. Canceling ctx starts no further task; with
+// no failure to report, the error is then the cancellation.
 func RunTasks(ctx context.Context, tasks []Task) (failed map[string]bool, err error) {
 	type result struct {
 		done    chan struct{}
@@ -144,7 +145,7 @@ func RunTasks(ctx context.Context, tasks []Task) (failed map[string]bool, err er
 				select {
 				case <-nr.done:
 				case <-ctx.Done():
-					r.err = ctx.Err()
+					r.skipped = "canceled"
 					return
 				}
 				if nr.err != nil || nr.skipped != "" {
@@ -152,8 +153,8 @@ func RunTasks(ctx context.Context, tasks []Task) (failed map[string]bool, err er
 					return
 				}
 			}
-			if err := ctx.Err(); err != nil {
-				r.err = err
+			if ctx.Err() != nil {
+				r.skipped = "canceled"
 				return
 			}
 			r.err = t.Run(ctx)
@@ -168,10 +169,15 @@ func RunTasks(ctx context.Context, tasks []Task) (failed map[string]bool, err er
 		case r.err != nil:
 			failed[t.Key] = true
 			be.Failures = append(be.Failures, r.err)
+		case r.skipped == "canceled":
+			failed[t.Key] = true
 		case r.skipped != "":
 			failed[t.Key] = true
 			be.Skipped = append(be.Skipped, t.Key+" (needs "+r.skipped+")")
 		}
+	}
+	if err := ctx.Err(); err != nil && len(be.Failures) == 0 {
+		return failed, fmt.Errorf("build canceled: %w", err)
 	}
 	return failed, be.Err()
 }
