@@ -73,7 +73,9 @@ type FetchError struct {
 	// Mirror is the local mirror directory the source was read from;
 	// empty when the engine fetched it from the git host.
 	Mirror string
-	Err    error
+	// MirrorRepo is where the mirror keeps (or would keep) the repository.
+	MirrorRepo string
+	Err        error
 }
 
 func (e *FetchError) Error() string {
@@ -99,7 +101,11 @@ func (e *FetchError) Error() string {
 	override := fmt.Sprintf("build from a local tree instead: haloforge build --source %s=DIR, or in the Dagger module: dagger call with-source --component %s --dir DIR ...", name, name)
 	switch {
 	case e.Mirror != "":
-		fmt.Fprintf(&b, "add the repository to the mirror (git clone --mirror %s into %s, laid out HOST/OWNER/NAME.git; make mirror links snapshots) and check the pin with haloforge recipes check; or %s", e.Git, e.Mirror, override)
+		repo := e.MirrorRepo
+		if repo == "" {
+			repo = e.Mirror + "/HOST/OWNER/NAME.git"
+		}
+		fmt.Fprintf(&b, "add the repository to the mirror (git clone --mirror %s %s) and check the pin with haloforge recipes check; or %s", e.Git, repo, override)
 	case e.Git != "":
 		fmt.Fprintf(&b, "check the network and that the commit exists at %s; without a reachable git host, read sources from a mirror of bare repositories: haloforge build --mirror DIR (or $HALOFORGE_MIRROR=DIR); or %s", e.Git, override)
 	default:

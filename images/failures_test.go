@@ -51,7 +51,7 @@ func TestFetchErrorFromMirror(t *testing.T) {
 		"llama.cpp/cpu: cannot fetch source https://github.com/ggml-org/llama.cpp ref b5600 commit " + llamaCommit,
 		"from the mirror " + g.Mirror.Dir,
 		"not in mirror",
-		"git clone --mirror https://github.com/ggml-org/llama.cpp into " + g.Mirror.Dir,
+		"git clone --mirror https://github.com/ggml-org/llama.cpp " + filepath.Join(g.Mirror.Dir, "github.com", "ggml-org", "llama.cpp"),
 		"haloforge build --source llama.cpp=DIR",
 		"dagger call with-source --component llama.cpp --dir DIR",
 	} {

@@ -47,7 +47,8 @@ func (g *GitMirror) Checkout(c Component) (string, error) {
 	defer g.mu.Unlock()
 	dest := g.dest(c)
 	if err := g.Mirror.Checkout(c.Source.Git, c.Source.Commit, dest); err != nil {
-		return "", &FetchError{Component: c.Key(), Git: c.Source.Git, Ref: c.Source.Ref, Commit: c.Source.Commit, Mirror: g.Mirror.Dir, Err: err}
+		repo, _ := g.Mirror.Path(c.Source.Git)
+		return "", &FetchError{Component: c.Key(), Git: c.Source.Git, Ref: c.Source.Ref, Commit: c.Source.Commit, Mirror: g.Mirror.Dir, MirrorRepo: repo, Err: err}
 	}
 	return dest, nil
 }
