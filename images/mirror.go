@@ -29,7 +29,7 @@ type GitMirror struct {
 // dest is where c's pinned source is checked out.
 func (g *GitMirror) dest(c Component) string {
 	s := c.Source
-	name := s.Git
+	var name string
 	if rel, err := mirror.RelPath(s.Git); err == nil {
 		name = strings.TrimSuffix(rel, ".git")
 	} else {
