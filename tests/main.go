@@ -191,7 +191,7 @@ func (m *Tests) SmokeBuild(ctx context.Context) error {
 	if strings.Join(names, ",") != "llama-cpu" {
 		return fmt.Errorf("images %v, want [llama-cpu]", names)
 	}
-	out, err := st.Image("llama-cpu").WithExec([]string{"llama-cli", "--version"}, dagger.ContainerWithExecOpts{RedirectStderr: "/dev/stdout"}).Stdout(ctx)
+	out, err := st.Image("llama-cpu").WithExec([]string{"sh", "-c", "llama-cli --version 2>&1"}).Stdout(ctx)
 	if err != nil {
 		return err
 	}
