@@ -140,6 +140,17 @@ module-develop: ## regenerate pipeline/dagger.gen.go and pipeline/internal/ afte
 fuzz-images: ## fuzz the /proc/meminfo parser of images (FUZZTIME=30s)
 	$(GO) test ./images -run '^$$' -fuzz '^FuzzParseMemTotal$$' -fuzztime $(or $(FUZZTIME),30s)
 
+# The module test: tests/ is a Dagger module that installs this one as a
+# dependency and calls its functions on a real engine (plan, a failing
+# fetch, a failing step, a smoke build of llama.cpp cpu with a source
+# override, export). It needs an engine, so it is not part of `go test`.
+# Run one test alone with TEST=plan (failing-fetch, failing-step,
+# smoke-build, export).
+.PHONY: module-test
+module-test: ## call the Dagger module through tests/ on an engine (BASE_TARBALL=docker-save of the plan's base, LLAMA_SRC=llama.cpp at b5600)
+	@test -n "$(BASE_TARBALL)" || { echo "set BASE_TARBALL (docker-save tarball of the plan's base, recipes/base.yaml) and LLAMA_SRC (llama.cpp checkout at the pin)"; exit 2; }
+	dagger -m tests call --base-tarball $(BASE_TARBALL) $(if $(LLAMA_SRC),--llama $(LLAMA_SRC)) $(if $(JOBS),--jobs $(JOBS)) $(or $(TEST),all)
+
 stack: ## build every runtime image into the local Docker daemon (dagger CLI + engine needed)
 	$(GO) run ./cmd/haloforge build --export
 

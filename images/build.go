@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"dagger.io/dagger"
-	"golang.org/x/sync/errgroup"
 )
 
 // Builder executes a Spec on a Dagger engine. Construct it with NewBuilder;
@@ -83,7 +82,7 @@ func (b *Builder) source(c Component) (*dagger.Directory, error) {
 	switch {
 	case s.Git != "" && len(s.Commit) == 40:
 		if b.mirror != nil {
-			return b.mirror.tree(b.client, c)
+			return b.mirror.tree(b.client, c), nil
 		}
 		return b.client.Git(s.Git).Commit(s.Commit).Tree(), nil
 	case s.URL != "" && len(s.SHA256) == 64:
@@ -239,25 +238,42 @@ func (b *Builder) Runtime(name string) (*dagger.Container, Manifest, error) {
 }
 
 // Sync builds the given components (and what they need), concurrently where
-// the engine allows. A failed step comes back as a *StepError naming the
-// component and step with the tail of its log.
+// the engine allows. The build keeps going past a failure with every step
+// that does not need the failed one; the error lists every failure (see
+// RunTasks): a *StepError naming component and step with the tail of its
+// log, or a *FetchError naming the source that could not be fetched.
 func (b *Builder) Sync(ctx context.Context, keys ...string) error {
-	comps, err := b.spec.Closure(keys...)
+	tasks, err := b.componentTasks(keys...)
 	if err != nil {
 		return err
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	_, err = RunTasks(ctx, tasks)
+	return err
+}
+
+// componentTasks are the build tasks of the given components and what they
+// need: fetch the source (a *FetchError on failure), then build (a
+// *StepError when a step fails).
+func (b *Builder) componentTasks(keys ...string) ([]Task, error) {
+	comps, err := b.spec.Closure(keys...)
+	if err != nil {
+		return nil, err
+	}
+	var tasks []Task
 	for _, c := range comps {
 		tree, err := b.Component(c.Key())
 		if err != nil {
-			return err
+			return nil, err
 		}
-		g.Go(func() error {
-			_, err := tree.Sync(gctx)
+		tasks = append(tasks, Task{Key: c.Key(), Needs: c.Needs, Run: func(ctx context.Context) error {
+			if err := b.fetch(ctx, c); err != nil {
+				return err
+			}
+			_, err := tree.Sync(ctx)
 			return AsStepError(c.Key(), err)
-		})
+		}})
 	}
-	return g.Wait()
+	return tasks, nil
 }
 
 // SyncImage builds runtime image ctr and maps a failure to a *StepError.

@@ -2,9 +2,11 @@ package images
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // GiB is 2^30 bytes.
@@ -95,4 +97,87 @@ func (p Parallelism) For(c Component) int {
 		return p.Heavy
 	}
 	return p.Light
+}
+
+// Task is one unit of a build run by RunTasks: a component step or a
+// runtime image, the keys of the tasks it needs, and what it does.
+type Task struct {
+	Key   string
+	Needs []string
+	Run   func(context.Context) error
+}
+
+// RunTasks runs every task once the tasks it needs have succeeded; tasks
+// that do not depend on each other run concurrently (the engine's own
+// scheduler bounds the work). A failure does not stop the other tasks:
+// the build keeps going with everything that does not need the failed
+// task, and a task whose need failed does not run. RunTasks returns the
+// keys that failed or did not run, and a *BuildErrors listing every
+// failure in the order of tasks (nil when all succeeded; the single error
+// itself when it is the only thing to report). A need that names no task
+// in the list counts as done. Canceling ctx starts no further task; with
+// no failure to report, the error is then the cancellation.
+func RunTasks(ctx context.Context, tasks []Task) (failed map[string]bool, err error) {
+	type result struct {
+		done    chan struct{}
+		err     error
+		skipped string // the failed need, when the task did not run
+	}
+	res := make(map[string]*result, len(tasks))
+	for _, t := range tasks {
+		if _, dup := res[t.Key]; dup {
+			return nil, fmt.Errorf("build task %s listed twice", t.Key)
+		}
+		res[t.Key] = &result{done: make(chan struct{})}
+	}
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		r := res[t.Key]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(r.done)
+			for _, n := range t.Needs {
+				nr, ok := res[n]
+				if !ok {
+					continue
+				}
+				select {
+				case <-nr.done:
+				case <-ctx.Done():
+					r.skipped = "canceled"
+					return
+				}
+				if nr.err != nil || nr.skipped != "" {
+					r.skipped = n
+					return
+				}
+			}
+			if ctx.Err() != nil {
+				r.skipped = "canceled"
+				return
+			}
+			r.err = t.Run(ctx)
+		}()
+	}
+	wg.Wait()
+	be := &BuildErrors{Total: len(tasks)}
+	failed = map[string]bool{}
+	for _, t := range tasks {
+		r := res[t.Key]
+		switch {
+		case r.err != nil:
+			failed[t.Key] = true
+			be.Failures = append(be.Failures, r.err)
+		case r.skipped == "canceled":
+			failed[t.Key] = true
+		case r.skipped != "":
+			failed[t.Key] = true
+			be.Skipped = append(be.Skipped, t.Key+" (needs "+r.skipped+")")
+		}
+	}
+	if err := ctx.Err(); err != nil && len(be.Failures) == 0 {
+		return failed, fmt.Errorf("build canceled: %w", err)
+	}
+	return failed, be.Err()
 }

@@ -3,9 +3,9 @@ package images
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"dagger.io/dagger"
 
@@ -17,33 +17,44 @@ import (
 // (as the engine's own git checkout does), is checked out on this host from
 // the mirror's bare repositories into CacheDir, once per commit, and handed
 // to the engine as a host directory. A repository or submodule absent from
-// the mirror is an error; a mirror build never falls back to the network.
+// the mirror is a *FetchError when the component builds; a mirror build
+// never falls back to the network.
 type GitMirror struct {
 	Mirror   mirror.Mirror
 	CacheDir string // checkouts, one directory per URL and commit
+
+	mu sync.Mutex // one checkout at a time: variants share a source
 }
 
-// Checkout returns the host directory holding c's pinned source.
-func (g *GitMirror) Checkout(c Component) (string, error) {
+// dest is where c's pinned source is checked out.
+func (g *GitMirror) dest(c Component) string {
 	s := c.Source
-	name := s.Git
+	var name string
 	if rel, err := mirror.RelPath(s.Git); err == nil {
 		name = strings.TrimSuffix(rel, ".git")
 	} else {
 		sum := sha256.Sum256([]byte(s.Git))
 		name = "url-" + hex.EncodeToString(sum[:8])
 	}
-	dest := filepath.Join(g.CacheDir, filepath.FromSlash(name)+"@"+s.Commit)
-	if err := g.Mirror.Checkout(s.Git, s.Commit, dest); err != nil {
-		return "", fmt.Errorf("%s: source from the mirror: %w", c.Key(), err)
+	return filepath.Join(g.CacheDir, filepath.FromSlash(name)+"@"+s.Commit)
+}
+
+// Checkout returns the host directory holding c's pinned source, checking
+// it out of the mirror when it is not there yet; the error is a
+// *FetchError.
+func (g *GitMirror) Checkout(c Component) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	dest := g.dest(c)
+	if err := g.Mirror.Checkout(c.Source.Git, c.Source.Commit, dest); err != nil {
+		repo, _ := g.Mirror.Path(c.Source.Git)
+		return "", &FetchError{Component: c.Key(), Git: c.Source.Git, Ref: c.Source.Ref, Commit: c.Source.Commit, Mirror: g.Mirror.Dir, MirrorRepo: repo, Err: err}
 	}
 	return dest, nil
 }
 
-func (g *GitMirror) tree(client *dagger.Client, c Component) (*dagger.Directory, error) {
-	dir, err := g.Checkout(c)
-	if err != nil {
-		return nil, err
-	}
-	return client.Host().Directory(dir), nil
+// tree is c's source as a host directory; Checkout (run by the build
+// before the tree is read) fills it.
+func (g *GitMirror) tree(client *dagger.Client, c Component) *dagger.Directory {
+	return client.Host().Directory(g.dest(c))
 }

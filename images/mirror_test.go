@@ -1,6 +1,7 @@
 package images
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,7 +46,10 @@ func TestGitMirrorCheckout(t *testing.T) {
 		t.Errorf("CMakeLists.txt = %q, %v", b, err)
 	}
 	c.Source.Git = "https://git.example.org/demo/absent.git"
-	if _, err := g.Checkout(c); err == nil || !strings.Contains(err.Error(), "demo/cpu: source from the mirror") ||
+	_, err = g.Checkout(c)
+	var fe *FetchError
+	if !errors.As(err, &fe) || fe.Mirror != m.Dir || fe.Component != "demo/cpu" ||
+		!strings.Contains(err.Error(), "demo/cpu: cannot fetch source https://git.example.org/demo/absent.git commit "+commit) ||
 		!strings.Contains(err.Error(), "not in mirror") {
 		t.Errorf("absent repository: %v", err)
 	}

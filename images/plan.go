@@ -45,7 +45,7 @@ func FromPlan(p *recipes.Plan) (Spec, error) {
 func sourceOf(st recipes.Step) (Source, error) {
 	switch st.Source.Kind {
 	case "git":
-		return Source{Git: st.Source.URL, Commit: st.Source.Commit}, nil
+		return Source{Git: st.Source.URL, Commit: st.Source.Commit, Ref: st.Source.Ref}, nil
 	case "tarball":
 		return Source{URL: st.Source.URL, SHA256: st.Source.SHA256}, nil
 	case "path":

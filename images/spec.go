@@ -107,6 +107,8 @@ type Source struct {
 	// Git URL and exact commit, or
 	Git    string `json:"git,omitempty"`
 	Commit string `json:"commit,omitempty"`
+	// Ref is the recipe's tag or branch at Commit, for messages.
+	Ref string `json:"ref,omitempty"`
 	// a tarball URL and its sha256.
 	URL    string `json:"url,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`

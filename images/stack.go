@@ -11,7 +11,6 @@ import (
 	"sort"
 
 	"dagger.io/dagger"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/haloforge/haloforge/recipes"
 )
@@ -157,23 +156,27 @@ func (s *Stack) Manifest(name string) (Manifest, bool) {
 func (s *Stack) Builder() *Builder { return s.builder }
 
 // Sync builds every component of the stack (concurrently where possible),
-// then every image. The first failure is a *StepError naming component and
-// step with its log tail.
+// then every image whose components built. It keeps going past a failure
+// and reports every one (see RunTasks): *StepErrors naming component and
+// step with their log tails, *FetchErrors naming unfetchable sources.
 func (s *Stack) Sync(ctx context.Context) error {
 	var keys []string
 	for _, n := range s.names {
 		im, _ := s.builder.spec.Image(n)
 		keys = append(keys, im.Components...)
 	}
-	if err := s.builder.Sync(ctx, keys...); err != nil {
+	tasks, err := s.builder.componentTasks(keys...)
+	if err != nil {
 		return err
 	}
-	g, gctx := errgroup.WithContext(ctx)
 	for _, n := range s.names {
+		im, _ := s.builder.spec.Image(n)
 		ctr := s.images[n]
-		g.Go(func() error { return SyncImage(gctx, n, ctr) })
+		tasks = append(tasks, Task{Key: "image " + n, Needs: im.Components,
+			Run: func(ctx context.Context) error { return SyncImage(ctx, n, ctr) }})
 	}
-	return g.Wait()
+	_, err = RunTasks(ctx, tasks)
+	return err
 }
 
 // ExportImage loads image name into the Docker daemon of the client (the

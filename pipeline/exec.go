@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -112,17 +111,10 @@ func (m *Haloforge) makePlan(ctx context.Context, s sel, trees map[string]*lib.D
 	return p, err
 }
 
-// stepError keeps a failed step's message (component, step, log tail) when
-// the module returns it: the generated dispatch code reports the innermost
-// engine error of a wrapped chain, which would drop the component and step,
-// so a *images.StepError is returned as a plain error with its full text.
-func stepError(err error) error {
-	var se *images.StepError
-	if errors.As(err, &se) {
-		return errors.New(se.Error())
-	}
-	return err
-}
+// stepError keeps the full text of a failed build (every failed step
+// and source fetch, with component, step or source and log tails) when
+// the module returns it; see images.PlainError.
+func stepError(err error) error { return images.PlainError(err) }
 
 // stack plans s and hands the plan to images.Execute, the executor
 // `haloforge build` uses too.

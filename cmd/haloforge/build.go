@@ -140,8 +140,9 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	_, _ = fmt.Fprintf(stderr, "haloforge: building %s for %s (jobs: %d light, %d heavy)\n", strings.Join(st.Names(), ", "), spec.Target, jobs.Light, jobs.Heavy)
 	if err := st.Sync(ctx); err != nil {
 		var se *images.StepError
-		if errors.As(err, &se) {
-			return &exitError{code: 2, err: se}
+		var fe *images.FetchError
+		if errors.As(err, &se) || errors.As(err, &fe) {
+			return &exitError{code: 2, err: err} // every failure, not only the first
 		}
 		return err
 	}
