@@ -3,7 +3,7 @@ module dagger/tests
 go 1.26.8
 
 require (
-	dagger.io/dagger v0.19.11
+	dagger.io/dagger v0.20.0
 	github.com/Khan/genqlient v0.8.1
 	github.com/vektah/gqlparser/v2 v2.5.30
 	go.opentelemetry.io/otel v1.38.0
