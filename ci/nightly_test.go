@@ -9,6 +9,7 @@ import (
 
 	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/internal/dockertest"
+	"github.com/haloforge/haloforge/internal/testfix"
 )
 
 // nightly runs `ci/nightly.sh all` on the smoke profile, the same steps the
@@ -160,27 +161,8 @@ func TestNightlyPlanKeysFollowPins(t *testing.T) {
 // last good nightly.
 func TestNightlyWrongResultsFailFirstNight(t *testing.T) {
 	home, out := t.TempDir(), t.TempDir()
-	dir := filepath.Join(home, "runs", "nightly-wrong")
-	if err := os.MkdirAll(filepath.Join(dir, "cases"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob("../bench/report/testdata/correct-cmp-b/*.json")
-	if len(files) == 0 {
-		t.Fatal("no cases in bench/report/testdata/correct-cmp-b")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "cases", filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	hdr := `{"id":"nightly-wrong","suite":"smoke","target":"gfx1151","started":"2026-11-30T01:00:00Z","finished":"2026-11-30T01:05:00Z","cases":[]}`
-	if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte(hdr), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testfix.RealRunDir(t, home, "nightly-wrong", "correct-cmp-b",
+		`{"id":"nightly-wrong","suite":"smoke","target":"gfx1151","started":"2026-11-30T01:00:00Z","finished":"2026-11-30T01:05:00Z","cases":[]}`)
 	if err := os.WriteFile(filepath.Join(out, "run-id"), []byte("nightly-wrong\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
