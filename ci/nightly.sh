@@ -130,7 +130,9 @@ run_step() {
     echo "$id" >"$run_id_file"
     log "bench $suite as $id"
     local rc=0
-    "$hf" bench --suite "$suite" --target "$target" --run-id "$id" --plain || rc=$?
+    # The suite's image aliases resolve through the plan of the same recipes and
+    # lock the build step used, to the exact images it exported.
+    "$hf" bench --suite "$suite" --target "$target" --recipes recipes --lock stack.lock --run-id "$id" --plain || rc=$?
     if [[ $rc == 2 ]]; then
       # A hung or crashed case is one row of the report, not the end of the night.
       log "some cases hung or crashed: they are rows of the report; compare treats them as regressions"
