@@ -163,5 +163,5 @@ bisect-e2e: build ## haloforge bisect for real: a local llama.cpp repo with a pl
 
 .PHONY: loop
 loop: build ## build the smoke stack from LLAMA_SRC on BASE_TARBALL, bench exactly those images (smoke-stack), check the report (Dagger engine needed; not in CI)
-	@test -n "$(LLAMA_SRC)" -a -n "$(BASE_TARBALL)" || { echo "set LLAMA_SRC=DIR (a llama.cpp tree) and BASE_TARBALL=FILE (docker save of the plan's base, see README)"; exit 2; }
+	@test -n "$(LLAMA_SRC)" -a -n "$(BASE_TARBALL)" || { echo "set LLAMA_SRC=DIR (a llama.cpp tree) and BASE_TARBALL=FILE (haloforge image base --profile smoke -o FILE)"; exit 2; }
 	LLAMA_SRC="$(LLAMA_SRC)" BASE_TARBALL="$(BASE_TARBALL)" HF=$(BIN) scripts/loop.sh

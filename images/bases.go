@@ -90,5 +90,5 @@ func MissingBase(b Base) error {
 		name = b.Ref
 	}
 	return fmt.Errorf("no base image given: the plan builds on %s (%s in recipes/base.yaml, pinned by archive snapshot and InRelease sha256); "+
-		"debootstrap that entry, import it and pass `docker save` of it as --base-tarball FILE, or pass a digest-pinned reference --base NAME@sha256:DIGEST", b.Ref, name)
+		"make it with `haloforge image base -o FILE` (same --profile/--only/--variant) and pass --base-tarball FILE, or pass a digest-pinned reference --base NAME@sha256:DIGEST", b.Ref, name)
 }

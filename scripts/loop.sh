@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${LLAMA_SRC:?set LLAMA_SRC to a llama.cpp source tree}"
-: "${BASE_TARBALL:?set BASE_TARBALL to the docker-save tarball of the plan base (see README, Build the stack)}"
+: "${BASE_TARBALL:?set BASE_TARBALL to the docker-save tarball of the plan base (haloforge image base --profile smoke -o FILE)}"
 hf=${HF:-bin/haloforge}
 run=${LOOP_RUN_ID:-loop-$(date -u +%Y%m%d-%H%M%S)}
 out=${LOOP_OUT:-$("$hf" home)/loop/$run}
