@@ -114,7 +114,7 @@ func pgMigrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("schema version %d is newer than this haloforge knows (%d): upgrade haloforge", v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, pgMigration(migrations[i])); err != nil {
+		if _, err := tx.ExecContext(ctx, pgMigration(migration(pgDialect{}, i))); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}

@@ -360,7 +360,10 @@ FROM cases c JOIN runs r ON r.id = c.run_id WHERE ` + where + ` ORDER BY c.run_i
 	// (most of its JSON) before Go decodes it; the fields a comparison
 	// needs come from their own columns.
 	recordCol := "lb.record_json"
-	if lean.typed {
+	switch {
+	case lean.typed && s.version >= 5:
+		recordCol = "COALESCE(lb.typed_json, " + s.dialect().typedRecord("lb.record_json") + ")"
+	case lean.typed: // read-only on an older schema: no typed_json column
 		recordCol = s.dialect().typedRecord("lb.record_json")
 	}
 	var fieldCols []string // keys with a llama_bench column, in query order

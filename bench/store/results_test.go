@@ -301,3 +301,57 @@ func TestRunFields(t *testing.T) {
 		}
 	}
 }
+
+// A database from before typed_json (schema 4): read-only it loads by
+// stripping record_json on the fly; opened for writing it is migrated, every
+// old row gets its typed_json, and loads are the same.
+func TestTypedJSONMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "results.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
+	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
+	if err := s.PutRunWithCases(ctx, run, false); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.RunTyped(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	_ = s.DB().QueryRow("SELECT COUNT(*) FROM llama_bench WHERE typed_json IS NOT NULL AND typed_json NOT LIKE '%\"fields\"%'").Scan(&stored)
+	if stored == 0 || stored != len(want.Cases[0].Llama) {
+		t.Fatalf("%d rows with a typed_json, want %d", stored, len(want.Cases[0].Llama))
+	}
+	// Back to schema 4.
+	if _, err := s.DB().Exec("ALTER TABLE llama_bench DROP COLUMN typed_json; PRAGMA user_version = 4"); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Close()
+
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ro.RunTyped(ctx, "r")
+	_ = ro.Close()
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("read-only on schema 4: %v\n got %+v\nwant %+v", err, got.Cases, want.Cases)
+	}
+	rw, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rw.Close() }()
+	var missing int
+	_ = rw.DB().QueryRow("SELECT COUNT(*) FROM llama_bench WHERE typed_json IS NULL").Scan(&missing)
+	if missing != 0 {
+		t.Errorf("%d rows without typed_json after the migration", missing)
+	}
+	if got, err := rw.RunTyped(ctx, "r"); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("after the migration: %v\n got %+v\nwant %+v", err, got.Cases, want.Cases)
+	}
+}

@@ -212,7 +212,7 @@ func (s *Store) migrateStep(ctx context.Context, i int) error {
 	if v > i {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+	if _, err := tx.ExecContext(ctx, migration(sqliteDialect{}, i)); err != nil {
 		return fmt.Errorf("migration %d: %w", i+1, err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", i+1)); err != nil {
@@ -727,12 +727,18 @@ func putLlama(ctx context.Context, tx bound, cols map[string]string, runID, case
 	if err != nil {
 		return err
 	}
-	names := []string{"run_id", "case_id", "test_seq", "record_json"}
+	names := []string{"run_id", "case_id", "test_seq", "record_json", "typed_json"}
 	recJ, err := mustJSON(rec)
 	if err != nil {
 		return err
 	}
-	vals := []any{runID, caseID, seq, recJ}
+	typed := rec
+	typed.Fields, typed.Order = nil, nil
+	typedJ, err := mustJSON(typed)
+	if err != nil {
+		return err
+	}
+	vals := []any{runID, caseID, seq, recJ, typedJ}
 	for _, k := range order {
 		v, ok := fields[k]
 		if !ok || reservedColumns[k] || !identRE.MatchString(k) {
