@@ -21,8 +21,8 @@
 # held for the whole script on a machine where others share the engine or
 # the Docker daemon), the engine variables haloforge build reads.
 set -euo pipefail
-LLAMA_SRC=${LLAMA_SRC:-/work/src/llama.cpp-b5600}
-BASE_TARBALL=${BASE_TARBALL:-/work/src/base/trixie.tar}
+: "${LLAMA_SRC:?set LLAMA_SRC to a llama.cpp tree at the pinned b5600 (it is only read)}"
+: "${BASE_TARBALL:?set BASE_TARBALL to the plan base tarball (haloforge image base --profile smoke -o FILE)}"
 WORK=${WORK:-/tmp/haloforge-bisect-e2e}
 export HALOFORGE_HOME=${HALOFORGE_HOME:-$WORK/home}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
