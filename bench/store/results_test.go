@@ -230,11 +230,7 @@ func TestCaseHistoryTestFilter(t *testing.T) {
 func TestRunTyped(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
-	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
-	if err := s.PutRunWithCases(ctx, run, false); err != nil {
-		t.Fatal(err)
-	}
+	putMultiRun(t, s)
 	full, err := s.Run(ctx, "r")
 	if err != nil {
 		t.Fatal(err)
@@ -261,11 +257,7 @@ func TestRunTyped(t *testing.T) {
 func TestRunFields(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
-	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
-	if err := s.PutRunWithCases(ctx, run, false); err != nil {
-		t.Fatal(err)
-	}
+	putMultiRun(t, s)
 	full, err := s.Run(ctx, "r")
 	if err != nil {
 		t.Fatal(err)
@@ -312,11 +304,7 @@ func TestTypedJSONMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
-	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
-	if err := s.PutRunWithCases(ctx, run, false); err != nil {
-		t.Fatal(err)
-	}
+	putMultiRun(t, s)
 	want, err := s.RunTyped(ctx, "r")
 	if err != nil {
 		t.Fatal(err)
@@ -353,5 +341,16 @@ func TestTypedJSONMigration(t *testing.T) {
 	}
 	if got, err := rw.RunTyped(ctx, "r"); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("after the migration: %v\n got %+v\nwant %+v", err, got.Cases, want.Cases)
+	}
+}
+
+// putMultiRun stores run "r" with one case of several real llama-bench
+// records (bench-multi.jsonl).
+func putMultiRun(t *testing.T, s *Store) {
+	t.Helper()
+	run := testRun("r", time.Date(2026, 11, 26, 11, 0, 0, 0, time.UTC))
+	run.Cases = []bench.CaseResult{fixtureCase(t, "multi", "bench-multi.jsonl")}
+	if err := s.PutRunWithCases(context.Background(), run, false); err != nil {
+		t.Fatal(err)
 	}
 }
