@@ -162,18 +162,39 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	for _, k := range SortedKeys(env) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
+	// One exec per step: the source tree volume is locked for the whole
+	// step, so two builds never share a build directory (see
+	// incremental.go).
+	bk := b.buildKey(c, baseDef)
+	locked := dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}
 	ctr = ctr.
-		WithMountedDirectory(c.Dir(), src).
+		WithMountedDirectory(SourceInDir, src).
+		WithMountedCache(c.Dir(), b.client.CacheVolume(TreeVolumeFor(c, bk)), locked).
 		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
 		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
-		WithWorkdir(c.Dir())
-	for _, cmd := range c.Commands {
-		ctr = ctr.WithExec(StepArgv(key, cmd))
-	}
+		WithWorkdir(c.Dir()).
+		WithExec(IncrementalArgv(key, c, bk, DefaultStepPaths()))
 	tree := ctr.Directory(c.Prefix())
 	b.trees[key] = tree
 	b.steps[key] = ctr
 	return tree, nil
+}
+
+// buildKey is c's BuildDirKey on base def; what c needs counts by its
+// plan cache key (or, in hand-written specs without one, by its own build
+// key and source).
+func (b *Builder) buildKey(c Component, def Base) string {
+	var deps []string
+	for _, n := range c.Needs {
+		nc, _ := b.spec.Component(n)
+		k := nc.CacheKey
+		if k == "" {
+			nd, _ := b.spec.base(nc.Base)
+			k = b.buildKey(nc, nd) + "@" + nc.Source.String()
+		}
+		deps = append(deps, k)
+	}
+	return BuildDirKey(def, c, deps)
 }
 
 // Runtime returns runtime image name: base, runtime packages, the install
@@ -286,6 +307,10 @@ func AsStepError(what string, err error) error {
 		cmd := ee.Cmd
 		if ok && len(cmd) > 2 {
 			cmd = []string{strings.TrimSpace(lastLine(cmd[2]))}
+		}
+		// An incremental step names each command it starts.
+		if s, c, found := ParseStepLine(out); ok && found {
+			step, cmd = s, []string{c}
 		}
 		return &StepError{Component: comp, Step: step, Cmd: cmd, ExitCode: ee.ExitCode, Tail: Tail(out, TailLines), Err: err}
 	}
