@@ -1,6 +1,7 @@
 package images
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dagger.io/dagger"
 )
 
 // incrementalFixture is a source tree, a stable tree directory and the
@@ -283,6 +286,17 @@ func TestIncrementalStepFailureNamesCommand(t *testing.T) {
 	step, cmd, found := ParseStepLine(out)
 	if !found || step != "verify" || cmd != "echo checking; false; echo not-reached" {
 		t.Errorf("ParseStepLine = %q, %q, %v; want verify and its command\n%s", step, cmd, found, out)
+	}
+	// The engine reports the exec's argv and output; the StepError names
+	// the failed command, not the whole step script.
+	argv := IncrementalArgv(f.c.Key(), f.c, BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil), DefaultStepPaths())
+	var se *StepError
+	if !errors.As(AsStepError(f.c.Key(), &dagger.ExecError{Cmd: argv, ExitCode: ee.ExitCode(), Stdout: out}), &se) {
+		t.Fatal("AsStepError did not make a *StepError")
+	}
+	if se.Component != "demo/cpu" || se.Step != "verify" || se.ExitCode != 1 || strings.Join(se.Cmd, " ") != "echo checking; false; echo not-reached" ||
+		!strings.Contains(se.Tail, "verify failed (exit 1)") {
+		t.Errorf("StepError %+v", se)
 	}
 	b, _ := os.ReadFile(f.report)
 	if _, err := ParseStepReport(string(b)); err == nil {
