@@ -417,3 +417,18 @@ func TestBuildSummaryRender(t *testing.T) {
 		}
 	}
 }
+
+func TestRanSince(t *testing.T) {
+	start := time.Unix(1_800_000_000, 0)
+	at := func(d time.Duration) StepReport {
+		return StepReport{Started: float64(start.Add(d).UnixNano()) / 1e9}
+	}
+	if !ranSince(at(30*time.Second), start, 0) || ranSince(at(-time.Hour), start, 0) {
+		t.Error("same clock: a step started after the build began ran, one an hour before came from the cache")
+	}
+	// The engine's clock is 10 minutes behind this host's: a step it
+	// started 5 minutes (its clock) before the host's start time ran now.
+	if !ranSince(at(-5*time.Minute), start, -10*time.Minute) || ranSince(at(-15*time.Minute), start, -10*time.Minute) {
+		t.Error("the engine clock offset is not applied")
+	}
+}

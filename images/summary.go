@@ -144,7 +144,6 @@ func (s *Stack) Summary(ctx context.Context, started time.Time) (BuildSummary, e
 	if err != nil {
 		return BuildSummary{}, err
 	}
-	since := float64(started.Add(offset).Add(-clockSlack).UnixNano()) / 1e9
 	var sum BuildSummary
 	for _, c := range comps {
 		st := StepSummary{Key: c.Key()}
@@ -158,11 +157,18 @@ func (s *Stack) Summary(ctx context.Context, started time.Time) (BuildSummary, e
 		} else if st.Report, err = ParseStepReport(text); err != nil {
 			st.Err = err
 		} else {
-			st.Ran = st.Report.Started >= since
+			st.Ran = ranSince(st.Report, started, offset)
 		}
 		sum.Steps = append(sum.Steps, st)
 	}
 	return sum, nil
+}
+
+// ranSince reports whether the step of report r started after started
+// (this host's clock), given the engine's clock offset: else the engine
+// served the step from its cache and r is the report of an earlier build.
+func ranSince(r StepReport, started time.Time, offset time.Duration) bool {
+	return r.Started >= float64(started.Add(offset).Add(-clockSlack).UnixNano())/1e9
 }
 
 // engineClockOffset is the engine's clock minus this host's.
