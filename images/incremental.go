@@ -50,11 +50,18 @@ const (
 
 // BuildDirKey identifies the build directory a component may reuse: a
 // digest of everything its step's cache key covers except the source
-// (base, toolchain packages, commands, environment, prefix, source
-// directory and the keys of what it needs). Job counts are left out: they
-// do not change what is built. depKeys are the cache keys of c.Needs, in
-// order.
-func BuildDirKey(base Base, c Component, depKeys []string) string {
+// (base, toolchain packages, commands, the build environment env (BuildEnv:
+// recipe variables and the executor's own, such as compiler launchers),
+// prefix, source directory and the keys of what it needs). Job counts are
+// left out: they do not change what is built. depKeys are the cache keys
+// of c.Needs, in order.
+func BuildDirKey(base Base, c Component, env map[string]string, depKeys []string) string {
+	keyEnv := map[string]string{}
+	for k, v := range env {
+		if !jobVars[k] {
+			keyEnv[k] = v
+		}
+	}
 	b, err := json.Marshal(struct {
 		Base, BaseDigest, Name, Variant, Prefix, Dir string
 		Packages                                     []string
@@ -62,7 +69,7 @@ func BuildDirKey(base Base, c Component, depKeys []string) string {
 		Env                                          map[string]string
 		Needs, NeedKeys                              []string
 	}{base.Ref, base.Digest, c.Name, c.Variant, c.Prefix(), c.Dir(), uniqueSorted(c.Toolchain.Packages),
-		c.Commands, c.Env, c.Needs, depKeys})
+		c.Commands, keyEnv, c.Needs, depKeys})
 	if err != nil {
 		// Strings, slices and maps of strings only: cannot fail.
 		panic("images: hashing build directory inputs: " + err.Error())
@@ -70,6 +77,9 @@ func BuildDirKey(base Base, c Component, depKeys []string) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// jobVars are the BuildEnv variables that carry the job count.
+var jobVars = map[string]bool{"JOBS": true, "CMAKE_BUILD_PARALLEL_LEVEL": true, "HALOFORGE_JOBS": true}
 
 // TreeVolumeFor names the source-tree cache volume of component c with
 // build directory key k: one per (component, variant, toolchain and flags).

@@ -87,7 +87,7 @@ func (f *incrementalFixture) futureSources() {
 // and the exit error.
 func (f *incrementalFixture) run() (string, error) {
 	f.t.Helper()
-	argv := IncrementalArgv(f.c.Key(), f.c, BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil),
+	argv := IncrementalArgv(f.c.Key(), f.c, BuildDirKey(Base{Ref: "debian:trixie"}, f.c, BuildEnv(f.c, 2, nil), nil),
 		StepPaths{SourceIn: f.src, Report: f.report, StatsLog: filepath.Join(filepath.Dir(f.report), "ccache.log")})
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = f.tree
@@ -289,7 +289,7 @@ func TestIncrementalStepFailureNamesCommand(t *testing.T) {
 	}
 	// The engine reports the exec's argv and output; the StepError names
 	// the failed command, not the whole step script.
-	argv := IncrementalArgv(f.c.Key(), f.c, BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil), DefaultStepPaths())
+	argv := IncrementalArgv(f.c.Key(), f.c, BuildDirKey(Base{Ref: "debian:trixie"}, f.c, BuildEnv(f.c, 2, nil), nil), DefaultStepPaths())
 	var se *StepError
 	if !errors.As(AsStepError(f.c.Key(), &dagger.ExecError{Cmd: argv, ExitCode: ee.ExitCode(), Stdout: out}), &se) {
 		t.Fatal("AsStepError did not make a *StepError")
@@ -315,7 +315,10 @@ func TestBuildDirKey(t *testing.T) {
 		Env:       map[string]string{"LLAMA_BUILD_NUMBER": "5600"},
 		Commands:  []Command{{Step: "configure", Shell: true, Args: []string{"cmake -S . -B build -DGGML_VULKAN=ON"}}, {Step: "build", Shell: true, Args: []string{"cmake --build build -j ${HALOFORGE_JOBS:-$(nproc)}"}}},
 	}
-	k := BuildDirKey(base, c, nil)
+	key := func(b Base, c Component, jobs int, deps []string) string {
+		return BuildDirKey(b, c, BuildEnv(c, jobs, nil), deps)
+	}
+	k := key(base, c, 4, nil)
 	if len(k) != 64 {
 		t.Fatalf("key %q", k)
 	}
@@ -323,8 +326,11 @@ func TestBuildDirKey(t *testing.T) {
 	same.Source = Source{URL: "local:/tmp/llama", SHA256: strings.Repeat("b", 64)}
 	same.CacheKey = "another step key: the source changed"
 	same.Toolchain.Packages = []string{"glslc", "cmake", "cmake"}
-	if BuildDirKey(base, same, nil) != k {
+	if key(base, same, 4, nil) != k {
 		t.Error("a source change (or package order) started a new build directory")
+	}
+	if key(base, c, 16, nil) != k {
+		t.Error("another job count started a new build directory")
 	}
 	for name, change := range map[string]func(*Component, *Base, *[]string){
 		"flag": func(c *Component, _ *Base, _ *[]string) {
@@ -339,9 +345,16 @@ func TestBuildDirKey(t *testing.T) {
 		cc, bb, deps := c, base, []string(nil)
 		cc.Env = map[string]string{"LLAMA_BUILD_NUMBER": "5600"}
 		change(&cc, &bb, &deps)
-		if BuildDirKey(bb, cc, deps) == k {
+		if key(bb, cc, 4, deps) == k {
 			t.Errorf("a %s change kept the build directory: it must configure clean", name)
 		}
+	}
+	// The executor's own variables count too (a compiler launcher change
+	// must reconfigure).
+	env := BuildEnv(c, 4, nil)
+	env["CMAKE_CXX_COMPILER_LAUNCHER"] = "sccache"
+	if BuildDirKey(base, c, env, nil) == k {
+		t.Error("a compiler launcher change kept the build directory")
 	}
 	if v := TreeVolumeFor(c, k); v != "haloforge-tree-llama.cpp-vulkan-"+k[:16] {
 		t.Errorf("volume %q", v)
@@ -357,9 +370,9 @@ func TestFlagChangeConfiguresClean(t *testing.T) {
 	if out, err := f.run(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	before := BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil)
+	before := BuildDirKey(Base{Ref: "debian:trixie"}, f.c, BuildEnv(f.c, 2, nil), nil)
 	f.c.Commands[1].Args = []string{"make -f Makefile CFLAGS=-O2"}
-	after := BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil)
+	after := BuildDirKey(Base{Ref: "debian:trixie"}, f.c, BuildEnv(f.c, 2, nil), nil)
 	if before == after || TreeVolumeFor(f.c, before) == TreeVolumeFor(f.c, after) {
 		t.Fatal("a flag change kept the tree volume")
 	}
@@ -367,7 +380,7 @@ func TestFlagChangeConfiguresClean(t *testing.T) {
 	// engine; another directory here).
 	f.tree = filepath.Join(filepath.Dir(f.tree), "tree-"+after[:16])
 	f.c.SrcDir = f.tree
-	after = BuildDirKey(Base{Ref: "debian:trixie"}, f.c, nil)
+	after = BuildDirKey(Base{Ref: "debian:trixie"}, f.c, BuildEnv(f.c, 2, nil), nil)
 	out, err := f.run()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
