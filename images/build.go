@@ -165,7 +165,7 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	// One exec per step: the source tree volume is locked for the whole
 	// step, so two builds never share a build directory (see
 	// incremental.go).
-	bk := b.buildKey(c, baseDef, env)
+	bk := b.spec.BuildKey(c)
 	locked := dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}
 	ctr = ctr.
 		WithMountedDirectory(SourceInDir, src).
@@ -178,23 +178,6 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	b.trees[key] = tree
 	b.steps[key] = ctr
 	return tree, nil
-}
-
-// buildKey is c's BuildDirKey on base def with build environment env; what c needs counts by its
-// plan cache key (or, in hand-written specs without one, by its own build
-// key and source).
-func (b *Builder) buildKey(c Component, def Base, env map[string]string) string {
-	var deps []string
-	for _, n := range c.Needs {
-		nc, _ := b.spec.Component(n)
-		k := nc.CacheKey
-		if k == "" {
-			nd, _ := b.spec.base(nc.Base)
-			k = b.buildKey(nc, nd, nc.Env) + "@" + nc.Source.String()
-		}
-		deps = append(deps, k)
-	}
-	return BuildDirKey(def, c, env, deps)
 }
 
 // Runtime returns runtime image name: base, runtime packages, the install

@@ -78,6 +78,24 @@ func BuildDirKey(base Base, c Component, env map[string]string, depKeys []string
 	return hex.EncodeToString(sum[:])
 }
 
+// BuildKey is component c's BuildDirKey in spec s: on its base, with its
+// build environment (BuildEnv), what it needs counted by plan cache key
+// (or, in hand-written specs without one, by build key and source).
+func (s Spec) BuildKey(c Component) string {
+	def, _ := s.base(c.Base)
+	var prefixes, deps []string
+	for _, n := range c.Needs {
+		nc, _ := s.Component(n)
+		prefixes = append(prefixes, nc.Prefix())
+		k := nc.CacheKey
+		if k == "" {
+			k = s.BuildKey(nc) + "@" + nc.Source.String()
+		}
+		deps = append(deps, k)
+	}
+	return BuildDirKey(def, c, BuildEnv(c, 1, prefixes), deps)
+}
+
 // jobVars are the BuildEnv variables that carry the job count.
 var jobVars = map[string]bool{"JOBS": true, "CMAKE_BUILD_PARALLEL_LEVEL": true, "HALOFORGE_JOBS": true}
 

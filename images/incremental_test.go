@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"dagger.io/dagger"
+
+	"github.com/haloforge/haloforge/recipes"
 )
 
 // incrementalFixture is a source tree, a stable tree directory and the
@@ -443,5 +445,74 @@ func TestRanSince(t *testing.T) {
 	// started 5 minutes (its clock) before the host's start time ran now.
 	if !ranSince(at(-5*time.Minute), start, -10*time.Minute) || ranSince(at(-15*time.Minute), start, -10*time.Minute) {
 		t.Error("the engine clock offset is not applied")
+	}
+}
+
+// TestRecipeFlagChangeConfiguresClean plans the smoke stack from the
+// project's recipes: another source tree keeps each llama.cpp step's build
+// directory (while its cache key changes); a changed configure flag in
+// the recipe gives both steps a new one, so they configure clean.
+func TestRecipeFlagChangeConfiguresClean(t *testing.T) {
+	plan := func(dir, digest string) Spec {
+		t.Helper()
+		set, err := recipes.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		target, _ := recipes.LookupTarget("gfx1151")
+		p, err := recipes.MakePlan(set, recipes.MakeLock(set, nil), target, recipes.Selection{Profile: "smoke"},
+			map[string]recipes.SourceOverride{"llama.cpp": {Path: "/tmp/llama.cpp", Digest: "sha256:" + strings.Repeat(digest, 64)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := FromPlan(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	// A copy of the recipes with one flag changed in llama.cpp.
+	changed := t.TempDir()
+	comps, err := filepath.Glob(filepath.Join("..", "recipes", "components", "*.yaml"))
+	if err != nil || len(comps) == 0 {
+		t.Fatalf("no recipes in ../recipes/components: %v", err)
+	}
+	rels := []string{"base.yaml"}
+	for _, c := range comps {
+		rels = append(rels, filepath.Join("components", filepath.Base(c)))
+	}
+	for _, rel := range rels {
+		b, err := os.ReadFile(filepath.Join("..", "recipes", rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel == "components/llama.cpp.yaml" {
+			if !strings.Contains(string(b), "-DGGML_RPC=ON") {
+				t.Fatal("llama.cpp.yaml no longer sets -DGGML_RPC=ON; pick another flag for this test")
+			}
+			b = []byte(strings.ReplaceAll(string(b), "-DGGML_RPC=ON", "-DGGML_RPC=OFF"))
+		}
+		_ = os.MkdirAll(filepath.Join(changed, filepath.Dir(rel)), 0o755)
+		if err := os.WriteFile(filepath.Join(changed, rel), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, other, flag := plan("../recipes", "1"), plan("../recipes", "2"), plan(changed, "1")
+	for _, key := range []string{"llama.cpp/cpu", "llama.cpp/vulkan"} {
+		ca, _ := a.Component(key)
+		co, _ := other.Component(key)
+		cf, _ := flag.Component(key)
+		if ca.CacheKey == co.CacheKey {
+			t.Fatalf("%s: another source tree kept the step's cache key", key)
+		}
+		if a.BuildKey(ca) != other.BuildKey(co) {
+			t.Errorf("%s: another source tree started a new build directory", key)
+		}
+		if a.BuildKey(ca) == flag.BuildKey(cf) || TreeVolumeFor(ca, a.BuildKey(ca)) == TreeVolumeFor(cf, flag.BuildKey(cf)) {
+			t.Errorf("%s: -DGGML_RPC=OFF kept the build directory; it must configure clean", key)
+		}
+		if argv := IncrementalArgv(key, cf, flag.BuildKey(cf), DefaultStepPaths()); !strings.Contains(argv[2], "build_key=%s\\n' "+flag.BuildKey(cf)) {
+			t.Errorf("%s: the step script does not record its build key", key)
+		}
 	}
 }
