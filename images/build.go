@@ -172,8 +172,14 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 		WithMountedCache(c.Dir(), b.client.CacheVolume(TreeVolumeFor(c, bk)), locked).
 		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
 		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
-		WithWorkdir(c.Dir()).
-		WithExec(IncrementalArgv(key, c, bk, DefaultStepPaths()))
+		WithWorkdir(c.Dir())
+	// The script goes in as a file, so the engine's progress log shows a
+	// one-line exec rather than the whole script; it is part of the
+	// step's cache key either way.
+	argv := IncrementalArgv(key, c, bk, DefaultStepPaths())
+	ctr = ctr.
+		WithNewFile(StepScriptPath, argv[2]).
+		WithExec([]string{argv[0], argv[1], ". " + StepScriptPath, argv[3]})
 	tree := ctr.Directory(c.Prefix())
 	b.trees[key] = tree
 	b.steps[key] = ctr

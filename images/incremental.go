@@ -41,6 +41,9 @@ const (
 	// StepReportPath is the step's report (timings, ccache counters,
 	// build directory state), outside the install prefix.
 	StepReportPath = "/haloforge/step-report"
+	// StepScriptPath is where the step's script (IncrementalArgv) lies in
+	// the builder container.
+	StepScriptPath = "/haloforge/step.sh"
 	// TreeVolume prefixes the source-tree cache volume names.
 	TreeVolume = "haloforge-tree"
 	// StepLinePrefix starts the log line each command of an incremental
