@@ -161,14 +161,24 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	for _, k := range SortedKeys(env) {
 		ctr = ctr.WithEnvVariable(k, env[k])
 	}
+	// One exec per step: the source tree volume is locked for the whole
+	// step, so two builds never share a build directory (see
+	// incremental.go).
+	bk := b.spec.BuildKey(c)
+	locked := dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}
 	ctr = ctr.
-		WithMountedDirectory(c.Dir(), src).
+		WithMountedDirectory(SourceInDir, src).
+		WithMountedCache(c.Dir(), b.client.CacheVolume(TreeVolumeFor(c, bk)), locked).
 		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
 		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
 		WithWorkdir(c.Dir())
-	for _, cmd := range c.Commands {
-		ctr = ctr.WithExec(StepArgv(key, cmd))
-	}
+	// The script goes in as a file, so the engine's progress log shows a
+	// one-line exec rather than the whole script; it is part of the
+	// step's cache key either way.
+	argv := IncrementalArgv(key, c, bk, DefaultStepPaths())
+	ctr = ctr.
+		WithNewFile(StepScriptPath, argv[2]).
+		WithExec([]string{argv[0], argv[1], ". " + StepScriptPath, argv[3]})
 	tree := ctr.Directory(c.Prefix())
 	b.trees[key] = tree
 	b.steps[key] = ctr
@@ -302,6 +312,10 @@ func AsStepError(what string, err error) error {
 		cmd := ee.Cmd
 		if ok && len(cmd) > 2 {
 			cmd = []string{strings.TrimSpace(lastLine(cmd[2]))}
+		}
+		// An incremental step names each command it starts.
+		if s, c, found := ParseStepLine(out); ok && found {
+			step, cmd = s, []string{c}
 		}
 		return &StepError{Component: comp, Step: step, Cmd: cmd, ExitCode: ee.ExitCode, Tail: Tail(out, TailLines), Err: err}
 	}

@@ -16,11 +16,15 @@ const StepMarkerPrefix = "haloforge:"
 // plan's contract is `sh -ec`: unset variables expand to nothing) and merges
 // stderr into stdout so the log tail of a failure is in one stream, in order.
 func StepArgv(key string, cmd Command) []string {
-	script := "set -e\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
+	return []string{"sh", "-c", StepScript(cmd), StepMarkerPrefix + key + ":" + cmd.Step}
+}
+
+// StepScript is the sh script of command cmd (see StepArgv).
+func StepScript(cmd Command) string {
 	if cmd.Shell {
-		script = "set -e\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
+		return "set -e\nexec 2>&1\n" + strings.Join(cmd.Args, " ") + "\n"
 	}
-	return []string{"sh", "-c", script, StepMarkerPrefix + key + ":" + cmd.Step}
+	return "set -e\nexec 2>&1\nexec " + shellJoin(cmd.Args) + "\n"
 }
 
 // ParseStepMarker recovers component and step from an argv made by StepArgv.
@@ -125,6 +129,9 @@ func BuildEnv(c Component, jobs int, needPrefixes []string) map[string]string {
 	for k, v := range c.Env {
 		env[k] = v
 	}
+	// The ccache volume is mounted at CCacheDir: a recipe's CCACHE_DIR
+	// would send every compile to an empty cache outside the volume.
+	env["CCACHE_DIR"] = CCacheDir
 	return env
 }
 

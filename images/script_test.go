@@ -105,6 +105,11 @@ func TestBuildEnv(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, env[k], v)
 		}
 	}
+	// A recipe's CCACHE_DIR (an old recipe defect) cannot move ccache off
+	// the mounted volume.
+	if got := BuildEnv(Component{Name: "x", Env: map[string]string{"CCACHE_DIR": "/var/cache/haloforge/ccache"}}, 1, nil)["CCACHE_DIR"]; got != CCacheDir {
+		t.Errorf("CCACHE_DIR = %q, want the mounted volume %s", got, CCacheDir)
+	}
 	if _, ok := BuildEnv(Component{Name: "x"}, 1, nil)["CMAKE_PREFIX_PATH"]; ok {
 		t.Error("CMAKE_PREFIX_PATH set with no dependencies")
 	}

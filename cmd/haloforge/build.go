@@ -147,6 +147,11 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		return err
 	}
 	_, _ = fmt.Fprintf(stdout, "built %d images in %s\n", len(st.Names()), time.Since(start).Round(100*time.Millisecond))
+	if sum, err := st.Summary(ctx, start); err != nil {
+		_, _ = fmt.Fprintf(stderr, "haloforge: no step summary: %v\n", err)
+	} else {
+		_ = sum.Render(stdout)
+	}
 	if !o.export {
 		return nil
 	}
