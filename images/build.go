@@ -19,6 +19,7 @@ type Builder struct {
 	bases  map[string]*dagger.Container
 	jobs   Parallelism
 	mirror *GitMirror // git sources from a local mirror; nil: from the git host
+	clean  bool       // no kept build directories: every step builds from empty
 
 	mu      sync.Mutex
 	sources map[string]*dagger.Directory // overrides, by component name
@@ -166,9 +167,14 @@ func (b *Builder) component(key string) (*dagger.Directory, error) {
 	// incremental.go).
 	bk := b.spec.BuildKey(c)
 	locked := dagger.ContainerWithMountedCacheOpts{Sharing: dagger.CacheSharingModeLocked}
+	ctr = ctr.WithMountedDirectory(SourceInDir, src)
+	if !b.clean {
+		ctr = ctr.WithMountedCache(c.Dir(), b.client.CacheVolume(TreeVolumeFor(c, bk)), locked)
+	}
+	// A clean step has no tree volume: the source directory starts empty
+	// in the container, as in a first build, and the step's cache key
+	// differs from the incremental one's, so it runs again.
 	ctr = ctr.
-		WithMountedDirectory(SourceInDir, src).
-		WithMountedCache(c.Dir(), b.client.CacheVolume(TreeVolumeFor(c, bk)), locked).
 		WithMountedCache(CCacheDir, b.client.CacheVolume(CCacheVolumeFor(c.Toolchain))).
 		WithMountedCache(DownloadDir, b.client.CacheVolume(DownloadVolume)).
 		WithWorkdir(c.Dir())

@@ -34,6 +34,9 @@ type Execution struct {
 	Images []string
 	// Mirror, when set, serves git sources from a local mirror.
 	Mirror *GitMirror
+	// Clean builds every selected step from an empty build directory
+	// instead of the one kept from its previous build (docs/incremental-builds.md).
+	Clean bool
 }
 
 // Stack is a defined (not yet evaluated) set of runtime images.
@@ -60,6 +63,7 @@ func Execute(ctx context.Context, client *dagger.Client, spec Spec, ex Execution
 		return nil, err
 	}
 	b.mirror = ex.Mirror
+	b.clean = ex.Clean
 	for ref, ctr := range ex.Bases {
 		if err := b.WithBase(ref, ctr); err != nil {
 			return nil, err

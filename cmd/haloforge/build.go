@@ -23,6 +23,7 @@ type buildOpts struct {
 	baseTarball string
 	jobs        int
 	images      []string
+	clean       bool
 	export      bool
 	quiet       bool
 	engine      string
@@ -66,6 +67,10 @@ Examples:
   # llama.cpp's HIP variant and the ROCm it needs, 4 jobs per compile
   haloforge build --only llama.cpp --variant hip --jobs 4 --export
 
+  # the same images from empty build directories (incremental builds are the
+  # default: a changed source reuses the step's kept build directory)
+  haloforge build --profile smoke --source llama.cpp=./llama.cpp --clean --export
+
   # only the Vulkan image of the smoke stack
   haloforge build --profile smoke --image llama-vulkan --export
 
@@ -91,6 +96,7 @@ component, the step and the tail of its log).`,
 	f.IntVar(&o.jobs, "jobs", 0, "compile jobs; 0 derives them from memory (about 4 GB per ROCm job) and cores")
 	f.StringSliceVar(&o.images, "image", nil, "build only these images (repeatable)")
 	f.BoolVar(&o.export, "export", false, "load the built images into the local Docker daemon")
+	f.BoolVar(&o.clean, "clean", false, "build the selected steps from empty build directories instead of the ones kept from earlier builds (same result, slower; see docs/incremental-builds.md)")
 	f.BoolVar(&o.quiet, "quiet", false, "do not stream the engine's progress to stderr")
 	f.StringVar(&o.engine, "engine", "", "Dagger engine to build on, shared by several runners: tcp://HOST:PORT, ssh://USER@HOST, unix://SOCKET, docker-container://NAME, kube-pod://POD (default: $"+images.EngineEnv+", else $"+images.RunnerHostEnv+", else a local engine)")
 	f.StringVar(&o.mirror, "mirror", "", "read git sources from this mirror of bare repositories (DIR/HOST/OWNER/NAME.git), never from a git host (default $"+mirror.EnvVar+"; see recipes check --help)")
@@ -132,7 +138,7 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 	}
 	start := time.Now()
 	st, err := images.Execute(ctx, client, spec, images.Execution{Base: base, BaseFrom: from,
-		Sources: images.HostSources(client, spec), Jobs: o.jobs, Images: o.images, Mirror: gm})
+		Sources: images.HostSources(client, spec), Jobs: o.jobs, Images: o.images, Mirror: gm, Clean: o.clean})
 	if err != nil {
 		return err
 	}
