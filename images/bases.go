@@ -77,7 +77,7 @@ func (b *Builder) baseFor(what, ref string) (*dagger.Container, Base, error) {
 	}
 	ctr, ok := b.bases[ref]
 	if !ok {
-		return nil, Base{}, fmt.Errorf("%s builds on base %s (%s in recipes/base.yaml), but the executor was given only %s; pass that pinned base too (StackOptions.Bases)", what, ref, def.Name, b.spec.Base.Ref)
+		return nil, Base{}, fmt.Errorf("%s builds on base %s (%s in recipes/base.yaml), but the executor was given only %s; give a base tarball that holds every base of the plan: haloforge image base -o FILE with the same selection, then --base-tarball FILE", what, ref, def.Name, b.spec.Base.Ref)
 	}
 	return ctr, def, nil
 }

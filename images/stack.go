@@ -107,20 +107,26 @@ func defineStack(b *Builder, names []string) (*Stack, error) {
 }
 
 // HostBase is the base container from the client's host: the
-// docker-save/OCI tarball when tarball is set, else the reference ref
-// pulled by the engine. The second result says where it came from.
-func HostBase(client *dagger.Client, spec Spec, ref, tarball string) (*dagger.Container, string, error) {
+// docker-save/OCI tarball when tarball is set (with the plan's other bases
+// from the same tarball, by plan reference: see TarballBases), else the
+// reference ref pulled by the engine. The third result says where it came
+// from.
+func HostBase(client *dagger.Client, spec Spec, ref, tarball string) (*dagger.Container, map[string]*dagger.Container, string, error) {
 	if tarball == "" && ref == "" {
-		return nil, "", MissingBase(spec.Base)
+		return nil, nil, "", MissingBase(spec.Base)
 	}
 	if tarball == "" {
-		return client.Container().From(ref), ref, nil
+		return client.Container().From(ref), nil, ref, nil
 	}
 	abs, err := filepath.Abs(tarball)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return client.Container().Import(client.Host().File(abs)), "tarball:" + tarball, nil
+	if err := CheckTarballBases(spec, abs); err != nil {
+		return nil, nil, "", err
+	}
+	base, others := TarballBases(client, spec, client.Host().File(abs))
+	return base, others, "tarball:" + tarball, nil
 }
 
 // HostSources loads the trees of spec's source overrides from the

@@ -34,20 +34,23 @@ func connect(ctx context.Context) (*lib.Client, error) {
 	return c, nil
 }
 
-// baseContainer is the base image in the library's types, and where it came from.
-func (m *Haloforge) baseContainer(ctx context.Context, c *lib.Client, spec images.Spec) (*lib.Container, string, error) {
+// baseContainer is the base image in the library's types, the plan's
+// other bases (from the same tarball, see images.TarballBases), and where
+// the base came from.
+func (m *Haloforge) baseContainer(ctx context.Context, c *lib.Client, spec images.Spec) (*lib.Container, map[string]*lib.Container, string, error) {
 	if m.BaseTarball == nil && m.Base == "" {
-		return nil, "", images.MissingBase(spec.Base)
+		return nil, nil, "", images.MissingBase(spec.Base)
 	}
 	if m.BaseTarball != nil {
 		id, err := m.BaseTarball.ID(ctx)
 		if err != nil {
-			return nil, "", fmt.Errorf("base tarball: %w", err)
+			return nil, nil, "", fmt.Errorf("base tarball: %w", err)
 		}
 		name, _ := m.BaseTarball.Name(ctx)
-		return c.Container().Import(c.LoadFileFromID(lib.FileID(id))), "tarball:" + name, nil
+		base, others := images.TarballBases(c, spec, c.LoadFileFromID(lib.FileID(id)))
+		return base, others, "tarball:" + name, nil
 	}
-	return c.Container().From(m.Base), m.Base, nil
+	return c.Container().From(m.Base), nil, m.Base, nil
 }
 
 // sourceTrees are the with-source trees in the library's types, without
@@ -131,11 +134,11 @@ func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.St
 	if err != nil {
 		return nil, err
 	}
-	base, from, err := m.baseContainer(ctx, c, spec)
+	base, bases, from, err := m.baseContainer(ctx, c, spec)
 	if err != nil {
 		return nil, err
 	}
-	return images.Execute(ctx, c, spec, images.Execution{Base: base, BaseFrom: from, Sources: trees, Jobs: m.Jobs})
+	return images.Execute(ctx, c, spec, images.Execution{Base: base, Bases: bases, BaseFrom: from, Sources: trees, Jobs: m.Jobs})
 }
 
 func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {

@@ -466,12 +466,12 @@ func (b *bisector) Build(ctx context.Context, pt bisect.Point) (bisect.Step, err
 			return st, err
 		}
 	}
-	base, from, err := images.HostBase(b.client, spec, b.o.base, b.o.baseTarball)
+	base, bases, from, err := images.HostBase(b.client, spec, b.o.base, b.o.baseTarball)
 	if err != nil {
 		return st, err
 	}
 	start := time.Now()
-	stack, err := images.Execute(ctx, b.client, spec, images.Execution{Base: base, BaseFrom: from,
+	stack, err := images.Execute(ctx, b.client, spec, images.Execution{Base: base, Bases: bases, BaseFrom: from,
 		Sources: images.HostSources(b.client, spec), Jobs: b.o.jobs, Images: []string{name}, Mirror: b.gm})
 	if err != nil {
 		return st, err

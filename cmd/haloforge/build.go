@@ -132,12 +132,12 @@ func runBuild(ctx context.Context, o *buildOpts, stdout, stderr io.Writer) error
 		return err
 	}
 	defer func() { _ = client.Close() }()
-	base, from, err := images.HostBase(client, spec, o.base, o.baseTarball)
+	base, bases, from, err := images.HostBase(client, spec, o.base, o.baseTarball)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	st, err := images.Execute(ctx, client, spec, images.Execution{Base: base, BaseFrom: from,
+	st, err := images.Execute(ctx, client, spec, images.Execution{Base: base, Bases: bases, BaseFrom: from,
 		Sources: images.HostSources(client, spec), Jobs: o.jobs, Images: o.images, Mirror: gm, Clean: o.clean})
 	if err != nil {
 		return err

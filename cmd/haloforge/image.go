@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/haloforge/haloforge/bench"
@@ -44,19 +45,23 @@ The stack's images (ROCm, HIP, rocWMMA, Vulkan/RADV; named
 haloforge/<image>:<target>-<key> and aliased haloforge/<image>:<target>) come
 from haloforge build --export (or dagger call build-stack export-images).
 
-image base writes the base image the build plan starts from as a docker-save
-tarball, the file haloforge build --base-tarball and dagger call
---base-tarball take: the plan's base for the given selection (--profile,
---only, --variant, --target, --recipes, --lock, as for build), or the base
-NAME of recipes/base.yaml. It checks that the archive still serves the
-pinned dists/<suite>/InRelease (sha256 in base.yaml; use the snapshot.debian.org
-URL the error names when it moved on), debootstraps it (root and the
-debootstrap package; the rootfs is cached under $(haloforge home)/cache/images),
-imports it as haloforge/base:<suite> and saves it to -o FILE (default
-base-<NAME>.tar here).`,
+image base writes the base images the build plan starts from as one
+docker-save tarball, the file haloforge build --base-tarball and dagger call
+--base-tarball take: every base the given selection builds on (--profile,
+--only, --variant, --target, --recipes, --lock, as for build; the whole
+gfx1151 stack builds on debian-trixie and, for the distro ROCm variants, on
+debian-sid), or the base NAME of recipes/base.yaml. For each it checks that
+the archive still serves the pinned dists/<suite>/InRelease (sha256 in
+base.yaml; use the snapshot.debian.org URL the error names when it moved on),
+debootstraps it (root and the debootstrap package; the rootfs is cached under
+$(haloforge home)/cache/images), imports it as haloforge/base:<suite>, tags it
+with its plan reference (haloforge/base:<suite>-<snapshot>-<key>, the tag the
+build imports it by) and saves them all to -o FILE (default
+base-<NAME>[+<NAME>].tar here).`,
 		Example: `  haloforge image smoke                          # build (or confirm) the smoke image and print its labels
   haloforge image base --profile smoke           # base-debian-trixie.tar, the base the smoke stack builds on
   haloforge build --profile smoke --base-tarball base-debian-trixie.tar --export
+  haloforge image base -o base.tar               # the whole gfx1151 stack: debian-trixie and debian-sid in one file
   haloforge image base debian-sid -o sid.tar     # a base by its base.yaml name`,
 		Args:      cobra.RangeArgs(1, 2),
 		ValidArgs: []string{"smoke", "base"},
@@ -102,40 +107,56 @@ func runImageBase(cmd *cobra.Command, f planFlags, args []string, out string) er
 	if err != nil {
 		return err
 	}
-	name := plan.Base.Lock.Name
+	// The bases to save: NAME, or every base the selection builds on, each
+	// tagged with its plan reference (the tag the executor imports it by,
+	// see images.TarballBases).
+	planRef := map[string]string{plan.Base.Lock.Name: plan.Base.Image}
+	names := []string{plan.Base.Lock.Name}
+	for _, o := range plan.Bases {
+		planRef[o.Lock.Name] = o.Image
+		names = append(names, o.Lock.Name)
+	}
 	if len(args) == 1 {
-		name = args[0]
+		names = args[:1]
 	}
-	b, ok := in.Set.BaseNamed(name)
-	if !ok {
-		return fmt.Errorf("no base %q in %s: known bases %s", name, "recipes/base.yaml", strings.Join(in.Set.BaseNames(), ", "))
-	}
-	if len(args) == 0 && len(plan.Bases) > 0 {
-		var others []string
-		for _, o := range plan.Bases {
-			others = append(others, o.Lock.Name)
+	var bs []*recipes.Base
+	for _, name := range names {
+		b, ok := in.Set.BaseNamed(name)
+		if !ok {
+			return fmt.Errorf("no base %q in %s: known bases %s", name, "recipes/base.yaml", strings.Join(in.Set.BaseNames(), ", "))
 		}
-		_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "note: this selection also builds on %s; make each with haloforge image base NAME\n", strings.Join(others, ", "))
+		bs = append(bs, b)
 	}
 	if out == "" {
-		out = "base-" + b.Name + ".tar"
+		out = "base-" + strings.Join(names, "+") + ".tar"
 	}
 	d, err := runner.Connect(cmd.Context())
 	if err != nil {
 		return err
 	}
 	defer func() { _ = d.Close() }()
-	ref := b.Image + ":" + b.Suite
-	spec := base.FromRecipes(b, ref, bench.ImageCacheDir(bench.Home()), cmd.ErrOrStderr())
-	id, err := spec.Ensure(cmd.Context(), d)
-	if err != nil {
-		return fmt.Errorf("base %s: %w", b.Name, err)
+	var refs []string
+	for _, b := range bs {
+		ref := b.Image + ":" + b.Suite
+		spec := base.FromRecipes(b, ref, bench.ImageCacheDir(bench.Home()), cmd.ErrOrStderr())
+		id, err := spec.Ensure(cmd.Context(), d)
+		if err != nil {
+			return fmt.Errorf("base %s: %w", b.Name, err)
+		}
+		refs = append(refs, ref)
+		if pr := planRef[b.Name]; pr != "" && pr != ref {
+			if _, err := d.ImageTag(cmd.Context(), client.ImageTagOptions{Source: id, Target: pr}); err != nil {
+				return fmt.Errorf("base %s: tag %s as %s: %w", b.Name, id, pr, err)
+			}
+			refs = append(refs, pr)
+		}
+		_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s %s (%s, snapshot %s)\n", ref, id, b.Name, b.Snapshot)
 	}
-	n, err := base.Save(cmd.Context(), d, ref, out)
+	n, err := base.Save(cmd.Context(), d, refs, out)
 	if err != nil {
 		return err
 	}
-	_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s %s (%s, snapshot %s): wrote %s (%d MB)\nuse it as: haloforge build --base-tarball %s ...\n",
-		ref, id, b.Name, b.Snapshot, out, n>>20, out)
+	_, _ = fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d MB): %s\nuse it as: haloforge build --base-tarball %s ... (or dagger call --base-tarball %s ...)\n",
+		out, n>>20, strings.Join(refs, ", "), out, out)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/haloforge/haloforge/images"
 	"github.com/haloforge/haloforge/images/runtime"
 	"github.com/haloforge/haloforge/internal/dockertest"
 )
@@ -65,5 +66,35 @@ func TestImageBaseWritesSaveTarball(t *testing.T) {
 	}
 	if !slices.Contains(tags, "haloforge/base:sid") || layers == 0 {
 		t.Errorf("%s: tags %v, %d layers; want a docker-save archive of haloforge/base:sid", out, tags, layers)
+	}
+	// The whole gfx1151 plan builds on debian-sid too: the tarball carries
+	// its plan reference, the tag the executor imports it by.
+	got, err = runCLI(t, "plan", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Bases []struct {
+			Image string `json:"image"`
+			Lock  struct {
+				Name string `json:"name"`
+			} `json:"lock"`
+		} `json:"bases"`
+	}
+	if err := json.Unmarshal([]byte(got), &p); err != nil {
+		t.Fatal(err)
+	}
+	sidRef := ""
+	for _, b := range p.Bases {
+		if b.Lock.Name == "debian-sid" {
+			sidRef = b.Image
+		}
+	}
+	if sidRef == "" || !slices.Contains(tags, sidRef) {
+		t.Errorf("%s: tags %v, want the plan reference of debian-sid %q too", out, tags, sidRef)
+	}
+	ftags, err := images.TarballTags(out)
+	if err != nil || !slices.Equal(ftags, tags) {
+		t.Errorf("images.TarballTags = %v, %v; want %v", ftags, err, tags)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/moby/moby/client"
 
@@ -18,12 +19,13 @@ type Saver interface {
 
 var _ Saver = (*client.Client)(nil)
 
-// Save writes image ref as a `docker save` tarball to path (atomically: a
-// failed save leaves no partial file), the form `haloforge build
+// Save writes images refs as one `docker save` tarball to path (atomically:
+// a failed save leaves no partial file), the form `haloforge build
 // --base-tarball` and `dagger call --base-tarball` import. It returns the
 // file's size.
-func Save(ctx context.Context, d Saver, ref, path string) (int64, error) {
-	rc, err := d.ImageSave(ctx, []string{ref})
+func Save(ctx context.Context, d Saver, refs []string, path string) (int64, error) {
+	ref := strings.Join(refs, ", ")
+	rc, err := d.ImageSave(ctx, refs)
 	if err != nil {
 		return 0, fmt.Errorf("save %s: %w", ref, err)
 	}
