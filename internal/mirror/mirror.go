@@ -143,3 +143,32 @@ func isGitDir(dir string) bool {
 	}
 	return true
 }
+
+// ErrNoCommit is returned (wrapped) by Mirror.HasCommit when the repository
+// is in the mirror but lacks the commit.
+var ErrNoCommit = errors.New("commit not in mirror")
+
+// HasCommit checks, without touching the network, that the mirror holds
+// gitURL and that its repository has commit (git cat-file -e
+// COMMIT^{commit}). It returns the repository's git directory, or, when the
+// repository is absent, the path it was looked for at; the error wraps
+// ErrNotInMirror or ErrNoCommit.
+func (m Mirror) HasCommit(gitURL, commit string) (string, error) {
+	repo, err := m.Repo(gitURL)
+	if err != nil {
+		p, perr := m.Path(gitURL)
+		if perr != nil {
+			return "", perr
+		}
+		return p, err
+	}
+	if !commitRE.MatchString(commit) {
+		return repo, fmt.Errorf("%s: commit %q is not a hex object name", gitURL, commit)
+	}
+	if _, err := git(repo, "--git-dir="+repo, "cat-file", "-e", commit+"^{commit}"); err != nil {
+		return repo, fmt.Errorf("%s: %w: %s lacks %s", gitURL, ErrNoCommit, repo, commit)
+	}
+	return repo, nil
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
