@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -165,8 +166,15 @@ func (m Mirror) HasCommit(gitURL, commit string) (string, error) {
 	if !commitRE.MatchString(commit) {
 		return repo, fmt.Errorf("%s: commit %q is not a hex object name", gitURL, commit)
 	}
-	if _, err := git(repo, "--git-dir="+repo, "cat-file", "-e", commit+"^{commit}"); err != nil {
+	c := exec.Command("git", "--git-dir="+repo, "cat-file", "-e", commit+"^{commit}")
+	c.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
+	err = c.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
 		return repo, fmt.Errorf("%s: %w: %s lacks %s", gitURL, ErrNoCommit, repo, commit)
+	case err != nil:
+		return repo, fmt.Errorf("%s: look for %s in %s: %w; fix: install git", gitURL, commit, repo, err)
 	}
 	return repo, nil
 }

@@ -157,3 +157,18 @@ func TestHasCommit(t *testing.T) {
 		t.Errorf("absent repository: %q, %v", p, err)
 	}
 }
+
+// TestHasCommitWithoutGit: a git that cannot run is not a missing commit.
+func TestHasCommitWithoutGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := t.TempDir()
+	bare := filepath.Join(dir, "example.org", "demo", "app.git")
+	testfix.Git(t, dir, "init", "-q", "--bare", bare)
+	t.Setenv("PATH", t.TempDir())
+	_, err := Mirror{Dir: dir}.HasCommit("https://example.org/demo/app", strings.Repeat("a", 40))
+	if err == nil || errors.Is(err, ErrNoCommit) || !strings.Contains(err.Error(), "install git") {
+		t.Errorf("no git: %v", err)
+	}
+}
