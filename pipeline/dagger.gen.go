@@ -63,6 +63,7 @@ func (r Haloforge) MarshalJSON() ([]byte, error) {
 		Sources     []*Source
 		Lock        *dagger.File
 		Recipes     *dagger.Directory
+		Mirror      *dagger.Directory
 	}
 	concrete.Base = r.Base
 	concrete.BaseTarball = r.BaseTarball
@@ -70,6 +71,7 @@ func (r Haloforge) MarshalJSON() ([]byte, error) {
 	concrete.Sources = r.Sources
 	concrete.Lock = r.Lock
 	concrete.Recipes = r.Recipes
+	concrete.Mirror = r.Mirror
 	return json.Marshal(&concrete)
 }
 
@@ -81,6 +83,7 @@ func (r *Haloforge) UnmarshalJSON(bs []byte) error {
 		Sources     []*Source
 		Lock        *dagger.File
 		Recipes     *dagger.Directory
+		Mirror      *dagger.Directory
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -92,6 +95,7 @@ func (r *Haloforge) UnmarshalJSON(bs []byte) error {
 	r.Sources = concrete.Sources
 	r.Lock = concrete.Lock
 	r.Recipes = concrete.Recipes
+	r.Mirror = concrete.Mirror
 	return nil
 }
 
@@ -421,7 +425,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg recipes", err))
 				}
 			}
-			return New(base, baseTarball, jobs, lock, recipes), nil
+			var mirror *dagger.Directory
+			if inputArgs["mirror"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["mirror"]), &mirror)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg mirror", err))
+				}
+			}
+			return New(base, baseTarball, jobs, lock, recipes, mirror), nil
 		default:
 			return nil, fmt.Errorf("unknown function %s", fnName)
 		}

@@ -138,7 +138,11 @@ func (m *Haloforge) stack(ctx context.Context, c *lib.Client, s sel) (*images.St
 	if err != nil {
 		return nil, err
 	}
-	return images.Execute(ctx, c, spec, images.Execution{Base: base, Bases: bases, BaseFrom: from, Sources: trees, Jobs: m.Jobs})
+	gm, err := m.gitMirror(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return images.Execute(ctx, c, spec, images.Execution{Base: base, Bases: bases, BaseFrom: from, Sources: trees, Jobs: m.Jobs, Mirror: gm})
 }
 
 func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {
@@ -213,6 +217,9 @@ func (m *Haloforge) plan(ctx context.Context, s sel) (string, error) {
 	}
 	p, err := m.makePlan(ctx, s, trees)
 	if err != nil {
+		return "", err
+	}
+	if err := m.markMirror(ctx, p); err != nil {
 		return "", err
 	}
 	return string(p.JSON()), nil

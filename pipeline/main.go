@@ -39,6 +39,9 @@ type Haloforge struct {
 	// Recipes directory replacing the recipes built into the module.
 	// +private
 	Recipes *dagger.Directory
+	// Mirror of bare git repositories that git sources come from.
+	// +private
+	Mirror *dagger.Directory
 }
 
 // Source is a local source tree that replaces a component's pinned source.
@@ -73,8 +76,15 @@ func New(
 	// recipes built into the module, for trying recipe changes.
 	// +optional
 	recipes *dagger.Directory,
+	// A mirror of bare git repositories laid out DIR/HOST/OWNER/NAME.git,
+	// as haloforge build --mirror reads it (git clone --mirror URL
+	// DIR/HOST/OWNER/NAME.git; entries must be repositories, not links out
+	// of DIR): git sources and their submodules are checked out from it,
+	// never from a git host, and plan shows whether each pin is there.
+	// +optional
+	mirror *dagger.Directory,
 ) *Haloforge {
-	return &Haloforge{Base: base, BaseTarball: baseTarball, Jobs: jobs, Lock: lock, Recipes: recipes}
+	return &Haloforge{Base: base, BaseTarball: baseTarball, Jobs: jobs, Lock: lock, Recipes: recipes, Mirror: mirror}
 }
 
 // Build a component from a local source tree instead of its pinned commit.
@@ -150,7 +160,10 @@ func (m *Haloforge) Build(
 // Print the build plan as JSON, without building anything.
 //
 // The plan lists every step with its exact pin, cache key, image names and
-// labels: the same plan haloforge plan --json prints.
+// labels: the same plan haloforge plan --json prints. With --mirror, each
+// pinned git step also says where it is in the mirror (DIR/HOST/OWNER/NAME.git)
+// and whether the commit is there; a missing one is an error. Example:
+// dagger call --mirror /srv/haloforge-mirror plan --profile smoke
 func (m *Haloforge) Plan(
 	ctx context.Context,
 	// GPU target.

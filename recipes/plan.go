@@ -92,6 +92,10 @@ type Step struct {
 	// build-only components (headers, static libraries).
 	Runtime *RuntimeImage `json:"runtime,omitempty"`
 	Labels  []Label       `json:"labels"`
+	// Mirror says where a pinned git source is in a source mirror (set by
+	// Plan.MarkMirror for haloforge plan --mirror; nil otherwise). It is
+	// not an input: the key is the same with or without a mirror.
+	Mirror *StepMirror `json:"mirror,omitempty"`
 }
 
 // StepSource is where a step's source tree comes from.

@@ -61,6 +61,9 @@ func (p *Plan) Render(w io.Writer, opt RenderOptions) error {
 		fmt.Fprintf(&b, "%*d. %-*s  %-*s  key %s%s\n", width, i+1, idW, s.ID, verW, s.Version, short(s.Key), mark)
 		ind := strings.Repeat(" ", width+2)
 		fmt.Fprintf(&b, "%ssource    %s\n", ind, s.Source.Subject)
+		if s.Mirror != nil {
+			fmt.Fprintf(&b, "%smirror    %s (%s)\n", ind, s.Mirror.Repo, s.Mirror.state())
+		}
 		if s.Base != "" {
 			fmt.Fprintf(&b, "%sbase      %s\n", ind, s.Base)
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/haloforge/haloforge/internal/mirror"
 	"github.com/haloforge/haloforge/recipes"
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,7 @@ type planFlags struct {
 func newPlanCmd() *cobra.Command {
 	f := &planFlags{}
 	cf := &cacheFlags{}
+	var mirrorDir string
 	c := &cobra.Command{
 		Use:   "plan",
 		Short: "Show what build-stack would build: components, exact pins, cache keys, images",
@@ -48,6 +50,15 @@ ROCm. --only limits to components (their dependencies always come along),
 --variant to some of their variants. --source COMPONENT=DIR builds a local
 checkout instead of the pinned source (its content digest goes into the key).
 
+Mirror: with --mirror DIR (or $HALOFORGE_MIRROR), each step built from a
+pinned git commit also shows its repository in that mirror of bare
+repositories (https://HOST/OWNER/NAME -> DIR/HOST/OWNER/NAME.git, as build
+--mirror reads it) and whether the commit is there ("mirror" in --json).
+Nothing is fetched and nothing is compiled; the keys are the same as without
+a mirror. A repository or commit the mirror lacks is exit status 2 after the
+plan is printed, naming the component, URL, commit, the path looked at and
+the fix. --source overrides are not from git and are not looked up.
+
 Examples:
   haloforge plan                                   # whole stack for gfx1151
   haloforge plan --target gfx1100                  # another GPU
@@ -56,13 +67,14 @@ Examples:
   haloforge plan --profile smoke --json            # what CI builds, as JSON
   haloforge plan --only llama.cpp --variant hip --source llama.cpp=$HOME/src/llama.cpp
   haloforge plan --commands                        # also print resolved commands
+  haloforge plan --profile smoke --mirror /srv/haloforge-mirror   # are the pins in the mirror?
 
 Exit status: 0 ok, 2 bad input (unknown target/component/variant, bad recipe
-or lock; the message names the file, line and fix).
+or lock, a source the mirror lacks; the message names the file, line and fix).
 ` + planCacheHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPlan(cmd.Context(), f, cf, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runPlan(cmd.Context(), f, cf, mirrorDir, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f.addSelectionFlags(c, "plan")
@@ -71,17 +83,38 @@ or lock; the message names the file, line and fix).
 	fl.BoolVar(&f.commands, "commands", false, "also print each step's packages, environment and commands")
 	f.addRecipeFlags(c)
 	f.addSourceFlag(c)
+	fl.StringVar(&mirrorDir, "mirror", "", "show where each pinned git source is in this mirror of bare repositories (DIR/HOST/OWNER/NAME.git) and fail when one is missing (default $"+mirror.EnvVar+")")
 	cf.register(c)
 	return c
 }
 
 // runPlan prints the plan of the flags: its keys (--keys), its JSON
-// (--json), or its text, with shared-cache marks when --cached-from is set.
-func runPlan(ctx context.Context, f *planFlags, cf *cacheFlags, out, stderr io.Writer) error {
+// (--json), or its text, with shared-cache marks when --cached-from is set
+// and mirror marks when a mirror is named (flag or $HALOFORGE_MIRROR); a
+// source the mirror lacks is exit status 2 after the plan is printed.
+func runPlan(ctx context.Context, f *planFlags, cf *cacheFlags, mirrorFlag string, out, stderr io.Writer) error {
 	plan, err := f.makePlan(stderr)
 	if err != nil {
 		return inputExit(err)
 	}
+	var missing error
+	if m, ok := mirror.FromEnv(mirrorFlag); ok {
+		if err := m.Open(); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		if err := plan.MarkMirror(m); err != nil {
+			missing = &exitError{code: 2, err: err}
+		}
+	}
+	if err := writePlan(ctx, plan, f, cf, out); err != nil {
+		return err
+	}
+	return missing
+}
+
+// writePlan prints plan as the flags ask.
+func writePlan(ctx context.Context, plan *recipes.Plan, f *planFlags, cf *cacheFlags, out io.Writer) error {
+	var err error
 	if cf.keys {
 		_, err = out.Write(plan.KeysText())
 		return err

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -143,3 +144,39 @@ func isGitDir(dir string) bool {
 	}
 	return true
 }
+
+// ErrNoCommit is returned (wrapped) by Mirror.HasCommit when the repository
+// is in the mirror but lacks the commit.
+var ErrNoCommit = errors.New("commit not in mirror")
+
+// HasCommit checks, without touching the network, that the mirror holds
+// gitURL and that its repository has commit (git cat-file -e
+// COMMIT^{commit}). It returns the repository's git directory, or, when the
+// repository is absent, the path it was looked for at; the error wraps
+// ErrNotInMirror or ErrNoCommit.
+func (m Mirror) HasCommit(gitURL, commit string) (string, error) {
+	repo, err := m.Repo(gitURL)
+	if err != nil {
+		p, perr := m.Path(gitURL)
+		if perr != nil {
+			return "", perr
+		}
+		return p, err
+	}
+	if !commitRE.MatchString(commit) {
+		return repo, fmt.Errorf("%s: commit %q is not a hex object name", gitURL, commit)
+	}
+	c := exec.Command("git", "--git-dir="+repo, "cat-file", "-e", commit+"^{commit}")
+	c.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "LC_ALL=C")
+	err = c.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		return repo, fmt.Errorf("%s: %w: %s lacks %s", gitURL, ErrNoCommit, repo, commit)
+	case err != nil:
+		return repo, fmt.Errorf("%s: look for %s in %s: %w; fix: install git", gitURL, commit, repo, err)
+	}
+	return repo, nil
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{7,64}$`)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/haloforge/haloforge/internal/testfix"
 )
 
 func TestRelPath(t *testing.T) {
@@ -116,4 +118,57 @@ func TestRepo(t *testing.T) {
 		t.Errorf("flag wins: %v %v", m, ok)
 	}
 	_ = os.Unsetenv(EnvVar)
+}
+
+// TestHasCommit asks a real bare repository for a commit it has, one it
+// lacks, and a repository the mirror does not hold.
+func TestHasCommit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	root := t.TempDir()
+	work := filepath.Join(root, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testfix.Git(t, work, "init", "-q", "-b", "main")
+	one := testfix.Commit(t, work, "one")
+	m := Mirror{Dir: filepath.Join(root, "mirror")}
+	bare := filepath.Join(m.Dir, "example.org", "demo", "app.git")
+	testfix.Git(t, root, "clone", "-q", "--mirror", work, bare)
+	two := testfix.Commit(t, work, "two") // made after the mirror was cloned
+
+	const url = "https://example.org/demo/app.git"
+	if repo, err := m.HasCommit(url, one); err != nil || repo != bare {
+		t.Errorf("present commit: %q, %v", repo, err)
+	}
+	if repo, err := m.HasCommit(url, two); !errors.Is(err, ErrNoCommit) || repo != bare || !strings.Contains(err.Error(), two) {
+		t.Errorf("missing commit: %q, %v", repo, err)
+	}
+	tree := testfix.Git(t, work, "rev-parse", one+"^{tree}")
+	if _, err := m.HasCommit(url, tree); !errors.Is(err, ErrNoCommit) {
+		t.Errorf("a tree is no commit: %v", err)
+	}
+	if _, err := m.HasCommit(url, "HEAD"); err == nil || errors.Is(err, ErrNoCommit) {
+		t.Errorf("a ref name is no pin: %v", err)
+	}
+	want := filepath.Join(m.Dir, "example.org", "demo", "other.git")
+	if p, err := m.HasCommit("https://example.org/demo/other", one); !errors.Is(err, ErrNotInMirror) || p != want {
+		t.Errorf("absent repository: %q, %v", p, err)
+	}
+}
+
+// TestHasCommitWithoutGit: a git that cannot run is not a missing commit.
+func TestHasCommitWithoutGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir := t.TempDir()
+	bare := filepath.Join(dir, "example.org", "demo", "app.git")
+	testfix.Git(t, dir, "init", "-q", "--bare", bare)
+	t.Setenv("PATH", t.TempDir())
+	_, err := Mirror{Dir: dir}.HasCommit("https://example.org/demo/app", strings.Repeat("a", 40))
+	if err == nil || errors.Is(err, ErrNoCommit) || !strings.Contains(err.Error(), "install git") {
+		t.Errorf("no git: %v", err)
+	}
 }
