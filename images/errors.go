@@ -107,7 +107,7 @@ func (e *FetchError) Error() string {
 		}
 		fmt.Fprintf(&b, "add the repository to the mirror (git clone --mirror %s %s) and check the pin with haloforge recipes check; or %s", e.Git, repo, override)
 	case e.Git != "":
-		fmt.Fprintf(&b, "check the network and that the commit exists at %s; without a reachable git host, read sources from a mirror of bare repositories: haloforge build --mirror DIR (or $HALOFORGE_MIRROR=DIR); or %s", e.Git, override)
+		fmt.Fprintf(&b, "check the network and that the commit exists at %s; without a reachable git host, read sources from a mirror of bare repositories: haloforge build --mirror DIR (or $HALOFORGE_MIRROR=DIR), in the Dagger module dagger call --mirror DIR ...; or %s", e.Git, override)
 	default:
 		fmt.Fprintf(&b, "check the network and the URL; or %s", override)
 	}
