@@ -91,7 +91,7 @@ func New(
 //
 // The path and the directory's content digest (the digest haloforge plan
 // --source computes) are recorded in every image's provenance. Example:
-// dagger call with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack
+// dagger call --base-tarball base.tar with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack --profile smoke export-images
 func (m *Haloforge) WithSource(
 	// Component name, for example llama.cpp.
 	component string,
@@ -142,7 +142,7 @@ func (m *Haloforge) BuildStack(
 
 // Build one component variant and what it needs; return its install tree.
 //
-// Example: dagger call build --component llama.cpp --variant hip export --path ./out
+// Example: dagger call --base-tarball base.tar build --component llama.cpp --variant hip export --path ./out
 func (m *Haloforge) Build(
 	ctx context.Context,
 	// Component name, for example llama.cpp.
