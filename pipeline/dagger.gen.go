@@ -107,6 +107,7 @@ func (r Stack) MarshalJSON() ([]byte, error) {
 		Aliases    []string
 		Containers []*dagger.Container
 		Manifests  []string
+		Loader     *dagger.Container
 	}
 	concrete.Target = r.Target
 	concrete.Names = r.Names
@@ -114,6 +115,7 @@ func (r Stack) MarshalJSON() ([]byte, error) {
 	concrete.Aliases = r.Aliases
 	concrete.Containers = r.Containers
 	concrete.Manifests = r.Manifests
+	concrete.Loader = r.Loader
 	return json.Marshal(&concrete)
 }
 
@@ -125,6 +127,7 @@ func (r *Stack) UnmarshalJSON(bs []byte) error {
 		Aliases    []string
 		Containers []*dagger.Container
 		Manifests  []string
+		Loader     *dagger.Container
 	}
 	err := json.Unmarshal(bs, &concrete)
 	if err != nil {
@@ -136,6 +139,7 @@ func (r *Stack) UnmarshalJSON(bs []byte) error {
 	r.Aliases = concrete.Aliases
 	r.Containers = concrete.Containers
 	r.Manifests = concrete.Manifests
+	r.Loader = concrete.Loader
 	return nil
 }
 
@@ -444,7 +448,14 @@ func invoke(ctx context.Context, parentJSON []byte, parentName string, fnName st
 			if err != nil {
 				panic(fmt.Errorf("%s: %w", "failed to unmarshal parent object", err))
 			}
-			return (*Stack).ExportImages(&parent, ctx)
+			var docker *dagger.Socket
+			if inputArgs["docker"] != nil {
+				err = json.Unmarshal([]byte(inputArgs["docker"]), &docker)
+				if err != nil {
+					panic(fmt.Errorf("%s: %w", "failed to unmarshal input arg docker", err))
+				}
+			}
+			return (*Stack).ExportImages(&parent, ctx, docker)
 		case "Image":
 			var parent Stack
 			err = json.Unmarshal(parentJSON, &parent)

@@ -157,7 +157,11 @@ func (m *Haloforge) buildStack(ctx context.Context, s sel) (*Stack, error) {
 	if err := st.Sync(ctx); err != nil {
 		return nil, stepError(err)
 	}
-	out := &Stack{Target: s.target}
+	lid, err := st.Loader().ID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &Stack{Target: s.target, Loader: dag.LoadContainerFromID(dagger.ContainerID(lid))}
 	for _, n := range st.Names() {
 		ctr, _ := st.Image(n)
 		id, err := ctr.ID(ctx)
@@ -223,4 +227,34 @@ func (m *Haloforge) plan(ctx context.Context, s sel) (string, error) {
 		return "", err
 	}
 	return string(p.JSON()), nil
+}
+
+// exportImages loads the stack's images into the Docker daemon behind
+// docker through images.LoadInto, the loader of the executor.
+func (s *Stack) exportImages(ctx context.Context, docker *dagger.Socket) (string, error) {
+	c, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	sid, err := docker.ID(ctx)
+	if err != nil {
+		return "", fmt.Errorf("docker socket: %w", err)
+	}
+	lid, err := s.Loader.ID(ctx)
+	if err != nil {
+		return "", err
+	}
+	var imgs []images.LoadImage
+	for i, n := range s.Names {
+		id, err := s.Containers[i].ID(ctx)
+		if err != nil {
+			return "", fmt.Errorf("image %s: %w", n, err)
+		}
+		refs := []string{s.Refs[i]}
+		if s.Aliases[i] != "" {
+			refs = append(refs, s.Aliases[i])
+		}
+		imgs = append(imgs, images.LoadImage{Name: n, Refs: refs, Image: c.LoadContainerFromID(lib.ContainerID(id))})
+	}
+	return images.LoadInto(ctx, c.LoadContainerFromID(lib.ContainerID(lid)), c.LoadSocketFromID(lib.SocketID(sid)), imgs)
 }

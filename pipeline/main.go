@@ -91,7 +91,7 @@ func New(
 //
 // The path and the directory's content digest (the digest haloforge plan
 // --source computes) are recorded in every image's provenance. Example:
-// dagger call --base-tarball base.tar with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack --profile smoke export-images
+// dagger call --base-tarball base.tar with-source --component llama.cpp --dir ./my-llama.cpp --path ./my-llama.cpp build-stack --profile smoke export-images --docker /var/run/docker.sock
 func (m *Haloforge) WithSource(
 	// Component name, for example llama.cpp.
 	component string,
@@ -119,7 +119,7 @@ func (m *Haloforge) WithSource(
 // Each component is its own cached step; builder and runtime images are
 // separate; images carry OCI labels and /etc/haloforge/manifest.json. Load
 // them into the host's Docker with export-images. Example:
-// dagger call --base-tarball trixie.tar build-stack --target gfx1151 --profile smoke export-images
+// dagger call --base-tarball trixie.tar build-stack --target gfx1151 --profile smoke export-images --docker /var/run/docker.sock
 func (m *Haloforge) BuildStack(
 	ctx context.Context,
 	// GPU target (gfx1151, gfx1100, gfx1201).
@@ -199,6 +199,10 @@ type Stack struct {
 	// Provenance manifests (JSON), parallel to Names.
 	// +private
 	Manifests []string
+	// The container export-images loads images from (the plan's base
+	// with curl).
+	// +private
+	Loader *dagger.Container
 }
 
 // One runtime image by name, ready for export-image, export or terminal.
@@ -229,25 +233,19 @@ func (s *Stack) Manifest(
 	return "", fmt.Errorf("no image %q in this stack; known: %s", name, strings.Join(s.Names, ", "))
 }
 
-// Load every image into the host's Docker under its exact reference and alias.
+// Load every image into a Docker daemon under its exact reference and alias.
 //
-// The host is the one running the dagger CLI; the alias
-// (haloforge/<image>:<target>) moves to this build, and haloforge bench runs
-// the exact references (haloforge/<image>:<target>-<key>) its plan names.
-// Example:
-// dagger call --base-tarball trixie.tar build-stack --profile smoke export-images
-func (s *Stack) ExportImages(ctx context.Context) (string, error) {
-	var b strings.Builder
-	for i, n := range s.Names {
-		for _, ref := range []string{s.Refs[i], s.Aliases[i]} {
-			if ref == "" {
-				continue
-			}
-			if err := s.Containers[i].ExportImage(ctx, ref); err != nil {
-				return b.String(), fmt.Errorf("export %s as %s to the host's Docker: %w", n, ref, err)
-			}
-		}
-		fmt.Fprintf(&b, "exported %s as %s and %s\n", n, s.Refs[i], s.Aliases[i])
-	}
-	return b.String(), nil
+// Give the daemon's socket (the host's: --docker /var/run/docker.sock); the
+// images go in through its Engine API (a module function cannot load
+// images into the caller's Docker itself). The alias
+// (haloforge/<image>:<target>) moves to this build, and haloforge bench
+// runs the exact references (haloforge/<image>:<target>-<key>) its plan
+// names. Example:
+// dagger call --base-tarball trixie.tar build-stack --profile smoke export-images --docker /var/run/docker.sock
+func (s *Stack) ExportImages(
+	ctx context.Context,
+	// The Docker daemon's socket, for example /var/run/docker.sock.
+	docker *dagger.Socket,
+) (string, error) {
+	return s.exportImages(ctx, docker)
 }
