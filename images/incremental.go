@@ -241,10 +241,31 @@ if [ -d "$HALOFORGE_DIR/` + TreeBuildDir + `" ]; then
 else
 	echo "haloforge: clean build directory (build key ` + short12(buildKey) + `)"
 	echo build_dir=clean >> "$HALOFORGE_REPORT"
+	hf_clean=1
 fi
 `)
-	for _, cmd := range c.Commands {
+	// A first configure can write other files than every later one: CMake
+	// projects branch on whether a cache entry is defined yet, and
+	// get_cmake_property(VARIABLES) sees cache entries set later in the same
+	// run only from the second run on (llama.cpp b5600: CMakeLists.txt's
+	// `if (NOT DEFINED GGML_LLAMAFILE)` and ggml/CMakeLists.txt's
+	// GGML_VARIABLES_EXPANDED snapshot, written into ggml-config.cmake).
+	// An incremental step always configures over an existing cache, so a
+	// clean one configures twice: both install the same files.
+	configured := false
+	for i, cmd := range c.Commands {
 		fmt.Fprintf(&b, "haloforge_run %s %s %s\n", shellQuote(cmd.Step), singleQuote(StepScript(cmd)), singleQuote(oneLine(cmd)))
+		if cmd.Step != "configure" || configured || (i+1 < len(c.Commands) && c.Commands[i+1].Step == "configure") {
+			continue
+		}
+		configured = true
+		b.WriteString("if [ \"${hf_clean:-}\" = 1 ]; then\n\techo \"haloforge: configure again on the clean build directory (the state every later configure starts from)\"\n")
+		for _, cc := range c.Commands[:i+1] {
+			if cc.Step == "configure" {
+				fmt.Fprintf(&b, "\thaloforge_run %s %s %s\n", shellQuote(cc.Step), singleQuote(StepScript(cc)), singleQuote(oneLine(cc)))
+			}
+		}
+		b.WriteString("fi\n")
 	}
 	b.WriteString("haloforge_ccache\nprintf 'finished=%s\\n' \"$(haloforge_now)\" >> \"$HALOFORGE_REPORT\"\n")
 	return []string{"sh", "-c", b.String(), StepMarkerPrefix + key + ":build"}

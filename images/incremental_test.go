@@ -516,3 +516,41 @@ func TestRecipeFlagChangeConfiguresClean(t *testing.T) {
 		}
 	}
 }
+
+// A configure whose output depends on whether it ran before (as CMake's
+// does: `if (NOT DEFINED X)` and get_cmake_property(VARIABLES) differ
+// between the first configure and every later one) installs the same file
+// from a clean build directory as from a reused one: a clean step
+// configures twice.
+func TestCleanStepConfiguresTwice(t *testing.T) {
+	f := newIncrementalFixture(t)
+	f.c.Commands = []Command{
+		{Step: "configure", Shell: true, Args: []string{"mkdir -p build && echo patched > patch.log"}},
+		{Step: "configure", Shell: true, Args: []string{"if [ -f build/cache ]; then echo again > build/config.out; else echo first > build/config.out; fi; touch build/cache"}},
+		{Step: "build", Shell: true, Args: []string{"make -f Makefile"}},
+		{Step: "install", Shell: true, Args: []string{"cp build/config.out installed.out"}},
+	}
+	out, err := f.run()
+	if err != nil {
+		t.Fatalf("clean step: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "configure again on the clean build directory") || strings.Count(out, StepLinePrefix+"configure:") != 4 {
+		t.Errorf("clean step did not run both configure commands twice:\n%s", out)
+	}
+	clean, _ := os.ReadFile(filepath.Join(f.tree, "installed.out"))
+	if r := mustReport(t, f.report); r.BuildDir != "clean" {
+		t.Errorf("first step: build dir %q, want clean", r.BuildDir)
+	}
+	f.write("a.c", "int a(void) { return 2; }\n", 0o644)
+	out, err = f.run()
+	if err != nil {
+		t.Fatalf("incremental step: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "configure again") || strings.Count(out, StepLinePrefix+"configure:") != 2 {
+		t.Errorf("incremental step configured more than once:\n%s", out)
+	}
+	again, _ := os.ReadFile(filepath.Join(f.tree, "installed.out"))
+	if string(clean) != "again\n" || string(again) != string(clean) {
+		t.Errorf("installed %q from the clean directory and %q from the reused one; want both \"again\"", clean, again)
+	}
+}
