@@ -24,6 +24,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/haloforge/haloforge/bench"
+	"github.com/haloforge/haloforge/bench/correct"
 	"github.com/haloforge/haloforge/bench/llamabench"
 	"github.com/haloforge/haloforge/bench/mamf"
 	"github.com/haloforge/haloforge/bench/rbt"
@@ -415,7 +416,30 @@ func (r *Runner) runCase(ctx context.Context, d *RunDir, runID string, c suite.C
 		}
 		return *res, nil
 	}
-	return r.runCaseWith(ctx, d, runID, c, x)
+	res, err := r.runCaseWith(ctx, d, runID, c, x)
+	if err != nil || !outputCutShort(c, res) {
+		return res, err
+	}
+	// The tool exited 0 but the end of its output, where llama-perplexity
+	// prints its statistics, is missing: the daemon copies a container's
+	// output into its log with a bounded wait at exit ("Logger didn't exit
+	// in time: logs may be truncated", moby/moby#11471), which a loaded
+	// machine can exceed. Run it once more; a tool that really prints no
+	// statistics fails the same way again.
+	first := res.Error
+	again, err := r.runCaseWith(ctx, d, runID, c, x)
+	if err != nil {
+		return res, err
+	}
+	again.Notes = append(again.Notes, "ran twice: the first attempt exited 0 but its output was cut short ("+first+")")
+	return again, nil
+}
+
+// outputCutShort is a llama-perplexity case that exited 0 with output
+// that lacks its statistics.
+func outputCutShort(c suite.Case, res bench.CaseResult) bool {
+	return c.Tool == bench.ToolPerplexity && res.ExitCode == 0 && res.Status == bench.StatusError &&
+		strings.Contains(res.Error, correct.ErrNoStatistics.Error())
 }
 
 func (r *Runner) runCaseWith(ctx context.Context, d *RunDir, runID string, c suite.Case, x caseExtras) (bench.CaseResult, error) {
