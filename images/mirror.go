@@ -3,6 +3,7 @@ package images
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +23,9 @@ import (
 type GitMirror struct {
 	Mirror   mirror.Mirror
 	CacheDir string // checkouts, one directory per URL and commit
+	// Shown names the mirror in errors when Mirror.Dir is a copy of it
+	// (the Dagger module's, inside its container): "DIR", as --mirror DIR.
+	Shown string
 
 	mu sync.Mutex // one checkout at a time: variants share a source
 }
@@ -48,7 +52,13 @@ func (g *GitMirror) Checkout(c Component) (string, error) {
 	dest := g.dest(c)
 	if err := g.Mirror.Checkout(c.Source.Git, c.Source.Commit, dest); err != nil {
 		repo, _ := g.Mirror.Path(c.Source.Git)
-		return "", &FetchError{Component: c.Key(), Git: c.Source.Git, Ref: c.Source.Ref, Commit: c.Source.Commit, Mirror: g.Mirror.Dir, MirrorRepo: repo, Err: err}
+		dir := g.Mirror.Dir
+		if g.Shown != "" {
+			repo = strings.ReplaceAll(repo, dir, g.Shown)
+			err = errors.New(strings.ReplaceAll(err.Error(), dir, g.Shown))
+			dir = g.Shown
+		}
+		return "", &FetchError{Component: c.Key(), Git: c.Source.Git, Ref: c.Source.Ref, Commit: c.Source.Commit, Mirror: dir, MirrorRepo: repo, Err: err}
 	}
 	return dest, nil
 }

@@ -67,7 +67,7 @@ func (m *Haloforge) gitMirror(ctx context.Context) (*images.GitMirror, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &images.GitMirror{Mirror: mirror.Mirror{Dir: dir}, CacheDir: cache}, nil
+	return &images.GitMirror{Mirror: mirror.Mirror{Dir: dir}, CacheDir: cache, Shown: "DIR"}, nil
 }
 
 // markMirror is Plan.MarkMirror against --mirror (nothing without it): only
