@@ -75,6 +75,13 @@ func ManifestFor(s Spec, im Image, ov Overrides) (Manifest, error) {
 		LockDigest: s.LockDigest,
 		Base:       s.Base,
 	}
+	if im.Base != "" {
+		b, ok := s.base(im.Base)
+		if !ok {
+			return Manifest{}, fmt.Errorf("image %s builds on base %s, which the plan does not define; regenerate the plan", im.Name, im.Base)
+		}
+		m.Base = b
+	}
 	comps, err := s.Closure(im.Components...)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("image %s: %w", im.Name, err)

@@ -148,3 +148,36 @@ func TestOverrideChangesOnlyProvenanceOfThatComponent(t *testing.T) {
 		t.Error("an override of a component the image does not carry changed its manifest")
 	}
 }
+
+// An image on another base than the plan's names that base in its
+// manifest: llama-hip-distro builds on debian-sid in the gfx1151 plan,
+// whose default base is debian-trixie.
+func TestManifestNamesTheImagesBase(t *testing.T) {
+	set, err := recipes.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, _ := recipes.LookupTarget("gfx1151")
+	p, err := recipes.MakePlan(set, recipes.MakeLock(set, nil), target, recipes.Selection{Only: []string{"llama.cpp"}, Variants: []string{"cpu", "hip-distro"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := FromPlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"llama-cpu": "debian-trixie", "llama-hip-distro": "debian-sid"}
+	for _, im := range s.Images {
+		m, err := ManifestFor(s, im, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w, ok := want[im.Name]; ok && (m.Base.Name != w || !strings.Contains(m.Base.Ref, strings.TrimPrefix(w, "debian-"))) {
+			t.Errorf("%s: manifest base %s (%s), want %s", im.Name, m.Base.Name, m.Base.Ref, w)
+		}
+		delete(want, im.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("images not in the plan: %v", want)
+	}
+}

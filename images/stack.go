@@ -54,6 +54,13 @@ type Stack struct {
 // invalid spec) come back at once.
 func Execute(ctx context.Context, client *dagger.Client, spec Spec, ex Execution) (*Stack, error) {
 	spec.Base.From = ex.BaseFrom
+	// The other bases come from the same tarball (TarballBases).
+	spec.Bases = slices.Clone(spec.Bases)
+	for i := range spec.Bases {
+		if _, ok := ex.Bases[spec.Bases[i].Ref]; ok && spec.Bases[i].From == "" {
+			spec.Bases[i].From = ex.BaseFrom
+		}
+	}
 	jobs, err := LocalParallelism(ex.Jobs)
 	if err != nil {
 		return nil, err
