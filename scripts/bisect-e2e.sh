@@ -51,7 +51,7 @@ for end in good bad; do
 	say "$end end: build"
 	(cd "$dir" && "$HF" build --profile smoke --image llama-cpu --base-tarball "$BASE_TARBALL" \
 		--source llama.cpp="$dir/src" --export --quiet) | tee "$dir/build.out"
-	ref=$(sed -n 's/^exported llama-cpu as //p' "$dir/build.out")
+	ref=$(sed -n 's/^exported llama-cpu as \([^ ]*\).*/\1/p' "$dir/build.out")
 	[ -n "$ref" ] || fail "no exported llama-cpu image"
 	cat > "$dir/suite.yaml" <<SUITE
 name: bisect-e2e
