@@ -98,6 +98,17 @@ func (f *incrementalFixture) run() (string, error) {
 	return string(out), err
 }
 
+// age sets the mtime of everything in the tree (links left alone) to t,
+// as if built a while ago.
+func (f *incrementalFixture) age(t time.Time) {
+	_ = filepath.Walk(f.tree, func(p string, info os.FileInfo, err error) error {
+		if err == nil && info.Mode()&os.ModeSymlink == 0 {
+			err = os.Chtimes(p, t, t)
+		}
+		return err
+	})
+}
+
 func (f *incrementalFixture) mtime(rel string) time.Time {
 	f.t.Helper()
 	fi, err := os.Lstat(filepath.Join(f.tree, rel))
@@ -191,12 +202,7 @@ func TestIncrementalStepRebuildsOnlyChangedSources(t *testing.T) {
 
 	// Age the tree and its outputs, as if built a while ago.
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
-	_ = filepath.Walk(f.tree, func(p string, info os.FileInfo, err error) error {
-		if err == nil && info.Mode()&os.ModeSymlink == 0 {
-			err = os.Chtimes(p, old, old)
-		}
-		return err
-	})
+	f.age(old)
 	out, err = f.run()
 	if err != nil {
 		t.Fatalf("no-change rebuild: %v\n%s", err, out)
@@ -228,12 +234,7 @@ func TestIncrementalStepRebuildsOnlyChangedSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.futureSources()
-	_ = filepath.Walk(f.tree, func(p string, info os.FileInfo, err error) error {
-		if err == nil && info.Mode()&os.ModeSymlink == 0 {
-			err = os.Chtimes(p, old, old)
-		}
-		return err
-	})
+	f.age(old)
 	out, err = f.run()
 	if err != nil {
 		t.Fatalf("incremental rebuild: %v\n%s", err, out)
